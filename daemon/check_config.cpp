@@ -1,0 +1,97 @@
+#include "check_config.hpp"
+
+#include <ostream>
+#include <string>
+
+namespace tfsnap::daemon {
+
+namespace {
+
+std::string describe_retention(const config::retention_policy& r) {
+    if (r.empty())
+        return "none (every snapshot is kept)";
+    std::string out;
+    const auto add = [&](const char* name, const std::optional<std::int64_t>& v) {
+        if (!v)
+            return;
+        if (!out.empty())
+            out += ", ";
+        out += name;
+        out += ' ';
+        out += std::to_string(*v);
+    };
+    add("last", r.keep_last);
+    add("daily", r.keep_daily);
+    add("weekly", r.keep_weekly);
+    add("monthly", r.keep_monthly);
+    add("yearly", r.keep_yearly);
+    return out;
+}
+
+std::string describe_locks(const config::environment& e) {
+    std::string out;
+    if (e.lock.dynamodb_table) {
+        out = "DynamoDB table " + *e.lock.dynamodb_table + " (LockID " + e.lock_id() + ", digest " +
+              e.lock_id() + "-md5)";
+    }
+    if (e.lock.lockfile) {
+        if (!out.empty())
+            out += " + ";
+        out += "S3 lockfile s3://" + e.bucket + "/" + e.key + ".tflock";
+    }
+    return out.empty() ? "none (the Terraform backend uses no lock)" : out;
+}
+
+std::string describe_copy(const config::copy_config& c) {
+    switch (c.mode) {
+        case config::copy_mode::server_side:
+            return "server-side to s3://" + c.bucket + "/" + c.prefix;
+        case config::copy_mode::local:
+            return "local, encrypted with the key in " + c.key_file;
+        case config::copy_mode::none:
+            break;
+    }
+    return "none (snapshots pin S3 versions only)";
+}
+
+std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v)
+        out += (out.empty() ? "" : ", ") + s;
+    return out.empty() ? "(none; root only)" : out;
+}
+
+}  // namespace
+
+void describe_config(std::ostream& out, const config::daemon_config& cfg) {
+    out << cfg.file << ": OK, " << cfg.environments.size()
+        << (cfg.environments.size() == 1 ? " environment\n" : " environments\n");
+    out << "state_dir: " << cfg.state_dir << "\n";
+    out << "control socket: " << cfg.control.socket << "\n";
+    out << "  readers:   " << join(cfg.control.readers) << "\n";
+    out << "  operators: " << join(cfg.control.operators) << "\n";
+    for (const auto& e : cfg.environments) {
+        out << "\nenvironment " << e.name << "\n";
+        out << "  state:     s3://" << e.bucket << "/" << e.key << "\n";
+        out << "  region:    " << e.region;
+        if (e.endpoint)
+            out << ", endpoint " << *e.endpoint << (e.path_style ? " (path-style)" : "");
+        out << "\n";
+        if (e.dynamodb_endpoint)
+            out << "  dynamodb:  " << *e.dynamodb_endpoint << "\n";
+        out << "  locks:     " << describe_locks(e) << "\n";
+        out << "  copy:      " << describe_copy(e.copy) << "\n";
+        if (e.terraform_dir)
+            out << "  terraform: " << *e.terraform_dir << "\n";
+        if (e.schedules.empty())
+            out << "  schedules: none (backed up on demand only)\n";
+        for (const auto& s : e.schedules) {
+            out << "  schedule " << s.name << ": cron \"" << s.cron << "\" in " << s.timezone << ", jitter "
+                << config::format_duration(s.jitter) << ", missed runs: " << config::to_string(s.missed)
+                << ", concurrency: " << config::to_string(s.concurrency) << "\n";
+            out << "    retention: " << describe_retention(s.retention) << "\n";
+        }
+    }
+}
+
+}  // namespace tfsnap::daemon

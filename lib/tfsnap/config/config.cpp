@@ -1,0 +1,52 @@
+#include "tfsnap/config/config.hpp"
+
+namespace tfsnap::config {
+
+retention_policy retention_policy::merged_with(const retention_policy& over) const {
+    retention_policy r = *this;
+    if (over.keep_last)
+        r.keep_last = over.keep_last;
+    if (over.keep_daily)
+        r.keep_daily = over.keep_daily;
+    if (over.keep_weekly)
+        r.keep_weekly = over.keep_weekly;
+    if (over.keep_monthly)
+        r.keep_monthly = over.keep_monthly;
+    if (over.keep_yearly)
+        r.keep_yearly = over.keep_yearly;
+    return r;
+}
+
+bool retention_policy::empty() const noexcept {
+    return !keep_last && !keep_daily && !keep_weekly && !keep_monthly && !keep_yearly;
+}
+
+std::string_view to_string(missed_policy p) noexcept {
+    return p == missed_policy::skip ? "skip" : "run-once";
+}
+
+std::string_view to_string(concurrency_policy p) noexcept {
+    return p == concurrency_policy::replace ? "replace" : "forbid";
+}
+
+std::string_view to_string(copy_mode m) noexcept {
+    switch (m) {
+        case copy_mode::server_side:
+            return "server-side";
+        case copy_mode::local:
+            return "local";
+        case copy_mode::none:
+            break;
+    }
+    return "none";
+}
+
+const environment* daemon_config::find(std::string_view name) const noexcept {
+    for (const auto& e : environments) {
+        if (e.name == name)
+            return &e;
+    }
+    return nullptr;
+}
+
+}  // namespace tfsnap::config

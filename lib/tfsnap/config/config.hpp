@@ -1,0 +1,120 @@
+#pragma once
+// The validated configuration of tfsnapd, after `defaults` have been merged into every
+// environment. Produced only by `config::load_*` (load.hpp); every field here has passed
+// validation, so consumers need no further checks.
+
+#include "tfsnap/config/duration.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tfsnap::config {
+
+struct position {
+    int line = 0;  // 1-based
+    int column = 0;
+};
+
+// Retention counts; unset means "this rule keeps nothing".
+struct retention_policy {
+    std::optional<std::int64_t> keep_last;
+    std::optional<std::int64_t> keep_daily;
+    std::optional<std::int64_t> keep_weekly;
+    std::optional<std::int64_t> keep_monthly;
+    std::optional<std::int64_t> keep_yearly;
+
+    // Fields set in `over` replace ours.
+    retention_policy merged_with(const retention_policy& over) const;
+    bool empty() const noexcept;
+    friend bool operator==(const retention_policy&, const retention_policy&) = default;
+};
+
+enum class missed_policy { run_once, skip };
+enum class concurrency_policy { forbid, replace };
+
+std::string_view to_string(missed_policy p) noexcept;
+std::string_view to_string(concurrency_policy p) noexcept;
+
+struct schedule {
+    std::string name;
+    std::string cron;
+    std::string timezone = "UTC";
+    missed_policy missed = missed_policy::run_once;
+    concurrency_policy concurrency = concurrency_policy::forbid;
+    duration jitter{0};
+    retention_policy retention;  // already merged: defaults < environment < schedule
+    position where;
+};
+
+// How tfsnapd gets AWS credentials for an environment. With nothing set, the standard chain
+// (environment variables, shared files, web identity, ECS, IMDS) is used.
+struct credentials_config {
+    std::optional<std::string> profile;                  // a profile of the shared config files
+    std::optional<std::string> role_arn;                 // STS AssumeRole (or web identity, below)
+    std::optional<std::string> role_session_name;        // default "tfsnap"
+    std::optional<std::string> external_id;              // for AssumeRole
+    std::optional<std::string> web_identity_token_file;  // AssumeRoleWithWebIdentity with role_arn
+    std::optional<std::string> systemd_credential;       // name under $CREDENTIALS_DIRECTORY
+
+    friend bool operator==(const credentials_config&, const credentials_config&) = default;
+};
+
+// The locks the environment's Terraform backend uses; a restore takes the same ones.
+struct lock_config {
+    std::optional<std::string> dynamodb_table;  // Terraform's `dynamodb_table`
+    bool lockfile = false;                      // Terraform's `use_lockfile` (<key>.tflock)
+
+    friend bool operator==(const lock_config&, const lock_config&) = default;
+};
+
+enum class copy_mode { none, server_side, local };
+std::string_view to_string(copy_mode m) noexcept;
+
+struct copy_config {
+    copy_mode mode = copy_mode::none;
+    std::string bucket;    // server-side: the archive bucket
+    std::string prefix;    // server-side: prefix inside the archive bucket
+    std::string key_file;  // local: the AES-256 key file
+
+    friend bool operator==(const copy_config&, const copy_config&) = default;
+};
+
+struct environment {
+    std::string name;
+    std::string bucket;
+    std::string key;
+    std::string region = "us-east-1";
+    std::optional<std::string> endpoint;           // S3-compatible stores; null means AWS
+    std::optional<std::string> dynamodb_endpoint;  // custom DynamoDB endpoint
+    bool path_style = false;
+    credentials_config credentials;
+    lock_config lock;
+    std::vector<schedule> schedules;  // empty: backed up on demand only
+    retention_policy retention;       // defaults merged with the environment's own
+    copy_config copy;
+    std::optional<std::string> terraform_dir;
+    position where;
+
+    // Terraform's DynamoDB LockID for this state: "<bucket>/<key>".
+    std::string lock_id() const { return bucket + "/" + key; }
+};
+
+struct control_config {
+    std::string socket = "/run/tfsnap/control.sock";
+    std::vector<std::string> readers;    // "group:NAME" or "user:NAME"; may GET
+    std::vector<std::string> operators;  // may also POST (back up, restore)
+};
+
+struct daemon_config {
+    std::string file;  // where it was loaded from
+    std::string state_dir = "/var/lib/tfsnap";
+    control_config control;
+    std::vector<environment> environments;  // in file order
+
+    const environment* find(std::string_view name) const noexcept;
+};
+
+}  // namespace tfsnap::config

@@ -1,0 +1,702 @@
+#include "tfsnap/config/load.hpp"
+
+#include "tfsnap/config/validate.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <initializer_list>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace tfsnap::config {
+
+boost::system::error_code load_result::error() const noexcept {
+    if (ok())
+        return {};
+    if (diagnostics.size() == 1 && diagnostics.front().line == 0)
+        return errc::unreadable;
+    return errc::invalid;
+}
+
+namespace {
+
+using keys = std::initializer_list<std::string_view>;
+
+// "a.b" for plain keys; a key that is not a plain name is quoted: environments["prod/eu"]
+std::string join(const std::string& path, std::string_view key) {
+    const bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+               c == '-';
+    });
+    if (!plain)
+        return path + "[\"" + std::string(key) + "\"]";
+    return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+std::string quoted(std::string_view s) {
+    return "\"" + std::string(s) + "\"";
+}
+
+std::string list_of(keys ks) {
+    std::string out;
+    for (const auto k : ks) {
+        if (!out.empty())
+            out += ", ";
+        out += k;
+    }
+    return out;
+}
+
+std::string kind_of(const YAML::Node& n) {
+    switch (n.Type()) {
+        case YAML::NodeType::Map:
+            return "a map";
+        case YAML::NodeType::Sequence:
+            return "a list";
+        case YAML::NodeType::Null:
+            return "nothing (null)";
+        case YAML::NodeType::Scalar:
+            return quoted(n.Scalar());
+        case YAML::NodeType::Undefined:
+            break;
+    }
+    return "nothing";
+}
+
+bool is_set(const YAML::Node& n) {
+    return n.IsDefined() && !n.IsNull();
+}
+
+// Partial settings, as written in `defaults` or in one environment, before merging.
+struct connection_settings {
+    std::optional<std::string> region, endpoint, dynamodb_endpoint;
+    std::optional<bool> path_style;
+    std::optional<credentials_config> credentials;
+    std::optional<lock_config> lock;
+    std::optional<copy_config> copy;
+    retention_policy retention;
+};
+
+struct schedule_template {
+    std::optional<std::string> cron, timezone;
+    std::optional<missed_policy> missed;
+    std::optional<concurrency_policy> concurrency;
+    std::optional<duration> jitter;
+};
+
+class reader {
+public:
+    explicit reader(std::string file) : file_(std::move(file)) {}
+
+    std::vector<diagnostic> take_diagnostics() { return std::move(diags_); }
+    bool failed() const noexcept { return !diags_.empty(); }
+
+    void report(const YAML::Mark& m, std::string path, std::string message, std::string hint = {}) {
+        diagnostic d{file_,           m.line >= 0 ? m.line + 1 : 1, m.column >= 0 ? m.column + 1 : 1,
+                     std::move(path), std::move(message),           std::move(hint)};
+        diags_.push_back(std::move(d));
+    }
+    void report(const YAML::Node& at, std::string path, std::string message, std::string hint = {}) {
+        report(at.Mark(), std::move(path), std::move(message), std::move(hint));
+    }
+
+    // A map whose keys are all in `allowed`, each at most once. Reports what is not, and returns
+    // false only if `n` is not a map at all.
+    bool expect_map(const YAML::Node& n, const std::string& path, keys allowed) {
+        if (!n.IsMap()) {
+            report(n, path, "expected a map of settings, got " + kind_of(n),
+                   "valid keys: " + list_of(allowed));
+            return false;
+        }
+        std::map<std::string, int> seen;
+        const std::vector<std::string_view> candidates(allowed);
+        for (const auto& kv : n) {
+            const YAML::Node& key = kv.first;
+            if (!key.IsScalar()) {
+                report(key, path, "a key must be a plain name, got " + kind_of(key));
+                continue;
+            }
+            const std::string& name = key.Scalar();
+            if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+                auto guess = closest_match(name, candidates);
+                if (guess)
+                    suggested_.insert(join(path, *guess));
+                report(key, join(path, name), "unknown key " + quoted(name),
+                       guess ? "did you mean " + quoted(*guess) + "?" : "valid keys: " + list_of(allowed));
+                continue;
+            }
+            check_unique_key(seen, key, path);
+        }
+        return true;
+    }
+
+    // A map of user-chosen names (environments); duplicates are reported.
+    // Reports a missing required key, unless a typo of it was already reported (one mistake,
+    // one message).
+    void report_missing(const YAML::Node& at, const std::string& path, std::string_view key,
+                        std::string hint) {
+        if (suggested_.count(join(path, key)) != 0)
+            return;
+        report(at, path, "missing key " + quoted(key), std::move(hint));
+    }
+
+    void check_unique_key(std::map<std::string, int>& seen, const YAML::Node& key, const std::string& path) {
+        const auto [it, inserted] = seen.emplace(key.Scalar(), key.Mark().line + 1);
+        if (!inserted) {
+            report(key, join(path, key.Scalar()), "duplicate key " + quoted(key.Scalar()),
+                   "it is already set at line " + std::to_string(it->second) + "; keep one");
+        }
+    }
+
+    std::optional<std::string> string_at(const YAML::Node& map, std::string_view key, const std::string& path,
+                                         std::string_view example) {
+        const YAML::Node n = map[std::string(key)];
+        if (!is_set(n))
+            return std::nullopt;
+        if (!n.IsScalar()) {
+            report(n, join(path, key), "expected a string, got " + kind_of(n),
+                   "write for example " + quoted(example));
+            return std::nullopt;
+        }
+        return n.Scalar();
+    }
+
+    std::optional<std::string> absolute_path_at(const YAML::Node& map, std::string_view key,
+                                                const std::string& path, std::string_view example) {
+        auto v = string_at(map, key, path, example);
+        if (v && (v->empty() || v->front() != '/')) {
+            report(map[std::string(key)], join(path, key), "the path " + quoted(*v) + " is not absolute",
+                   "write a path that starts with '/', such as " + quoted(example));
+            return std::nullopt;
+        }
+        return v;
+    }
+
+    std::optional<bool> bool_at(const YAML::Node& map, std::string_view key, const std::string& path) {
+        const YAML::Node n = map[std::string(key)];
+        if (!is_set(n))
+            return std::nullopt;
+        bool v = false;
+        if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
+            report(n, join(path, key), "expected true or false, got " + kind_of(n), "write true or false");
+            return std::nullopt;
+        }
+        return v;
+    }
+
+    std::optional<std::int64_t> count_at(const YAML::Node& map, std::string_view key,
+                                         const std::string& path) {
+        const YAML::Node n = map[std::string(key)];
+        if (!is_set(n))
+            return std::nullopt;
+        long long v = 0;
+        if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v)) {
+            report(n, join(path, key), "expected a whole number, got " + kind_of(n),
+                   "write a count such as 7");
+            return std::nullopt;
+        }
+        if (v < 0) {
+            report(n, join(path, key), "must not be negative, got " + std::to_string(v),
+                   "write 0 to keep none, or a positive count");
+            return std::nullopt;
+        }
+        return v;
+    }
+
+    std::optional<duration> duration_at(const YAML::Node& map, std::string_view key,
+                                        const std::string& path) {
+        const YAML::Node n = map[std::string(key)];
+        if (!is_set(n))
+            return std::nullopt;
+        std::optional<duration> d;
+        if (n.IsScalar())
+            d = parse_duration(n.Scalar());
+        if (!d) {
+            report(n, join(path, key), "invalid duration " + kind_of(n),
+                   "write a number and a unit, such as 90s, 5m, 12h or 7d");
+        }
+        return d;
+    }
+
+    template <class Enum>
+    std::optional<Enum> enum_at(const YAML::Node& map, std::string_view key, const std::string& path,
+                                std::initializer_list<std::pair<std::string_view, Enum>> values) {
+        const YAML::Node n = map[std::string(key)];
+        if (!is_set(n))
+            return std::nullopt;
+        std::vector<std::string_view> names;
+        for (const auto& [name, value] : values) {
+            if (n.IsScalar() && n.Scalar() == name)
+                return value;
+            names.push_back(name);
+        }
+        std::string valid;
+        for (const auto name : names)
+            valid += (valid.empty() ? "" : " or ") + std::string(name);
+        auto guess = n.IsScalar() ? closest_match(n.Scalar(), names) : std::nullopt;
+        report(n, join(path, key), "invalid value " + kind_of(n),
+               guess ? "did you mean " + quoted(*guess) + "? valid: " + valid : "write " + valid);
+        return std::nullopt;
+    }
+
+    std::vector<std::string> principals_at(const YAML::Node& map, std::string_view key,
+                                           const std::string& path) {
+        std::vector<std::string> out;
+        const YAML::Node n = map[std::string(key)];
+        if (!is_set(n))
+            return out;
+        if (!n.IsSequence()) {
+            report(n, join(path, key), "expected a list, got " + kind_of(n),
+                   "write for example [group:tfsnap]");
+            return out;
+        }
+        for (std::size_t i = 0; i < n.size(); ++i) {
+            const YAML::Node item = n[i];
+            const std::string item_path = join(path, key) + "[" + std::to_string(i) + "]";
+            if (!item.IsScalar() || !is_valid_principal(item.Scalar())) {
+                report(item, item_path, "invalid principal " + kind_of(item),
+                       "write group:NAME or user:NAME, such as group:tfsnap");
+                continue;
+            }
+            out.push_back(item.Scalar());
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- sections
+
+    void read_retention(const YAML::Node& map, const std::string& path, retention_policy& out) {
+        const YAML::Node n = map["retention"];
+        if (!is_set(n))
+            return;
+        const std::string p = join(path, "retention");
+        if (!expect_map(n, p, {"keep_last", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"}))
+            return;
+        retention_policy r;
+        r.keep_last = count_at(n, "keep_last", p);
+        r.keep_daily = count_at(n, "keep_daily", p);
+        r.keep_weekly = count_at(n, "keep_weekly", p);
+        r.keep_monthly = count_at(n, "keep_monthly", p);
+        r.keep_yearly = count_at(n, "keep_yearly", p);
+        out = out.merged_with(r);
+    }
+
+    std::optional<credentials_config> read_credentials(const YAML::Node& map, const std::string& path) {
+        const YAML::Node n = map["credentials"];
+        if (!is_set(n))
+            return std::nullopt;
+        const std::string p = join(path, "credentials");
+        if (!expect_map(n, p,
+                        {"profile", "role_arn", "role_session_name", "external_id", "web_identity_token_file",
+                         "systemd_credential"})) {
+            return std::nullopt;
+        }
+        credentials_config c;
+        c.profile = string_at(n, "profile", p, "default");
+        c.role_arn = string_at(n, "role_arn", p, "arn:aws:iam::123456789012:role/tfsnap");
+        c.role_session_name = string_at(n, "role_session_name", p, "tfsnap");
+        c.external_id = string_at(n, "external_id", p, "ops-backups");
+        c.web_identity_token_file = absolute_path_at(n, "web_identity_token_file", p, "/run/secrets/token");
+        c.systemd_credential = string_at(n, "systemd_credential", p, "aws");
+        if (c.role_arn &&
+            !(c.role_arn->starts_with("arn:") && c.role_arn->find(":role/") != std::string::npos)) {
+            report(n["role_arn"], join(p, "role_arn"), "not an IAM role ARN: " + quoted(*c.role_arn),
+                   "write arn:aws:iam::ACCOUNT:role/NAME");
+        }
+        if (c.systemd_credential && !is_valid_name(*c.systemd_credential)) {
+            report(n["systemd_credential"], join(p, "systemd_credential"),
+                   "invalid credential name " + quoted(*c.systemd_credential),
+                   "write the name given to LoadCredential=, 1-64 of A-Z a-z 0-9 . _ -");
+        }
+        if (c.profile && c.systemd_credential) {
+            report(n["systemd_credential"], join(p, "systemd_credential"),
+                   "profile and systemd_credential both name where the keys come from", "keep one of them");
+        }
+        for (const auto* k : {"web_identity_token_file", "role_session_name", "external_id"}) {
+            if (is_set(n[k]) && !c.role_arn) {
+                report(n[k], join(p, k), std::string(k) + " is set but role_arn is not",
+                       "add role_arn: arn:aws:iam::ACCOUNT:role/NAME");
+            }
+        }
+        return c;
+    }
+
+    std::optional<lock_config> read_lock(const YAML::Node& map, const std::string& path) {
+        const YAML::Node n = map["lock"];
+        if (!is_set(n))
+            return std::nullopt;
+        const std::string p = join(path, "lock");
+        if (!expect_map(n, p, {"dynamodb_table", "lockfile"}))
+            return std::nullopt;
+        lock_config l;
+        l.dynamodb_table = string_at(n, "dynamodb_table", p, "terraform-locks");
+        l.lockfile = bool_at(n, "lockfile", p).value_or(false);
+        if (l.dynamodb_table && !is_valid_dynamodb_table(*l.dynamodb_table)) {
+            report(n["dynamodb_table"], join(p, "dynamodb_table"),
+                   "invalid table name " + quoted(*l.dynamodb_table),
+                   "DynamoDB table names are 3-255 of A-Z a-z 0-9 _ - .");
+        }
+        return l;
+    }
+
+    std::optional<copy_config> read_copy(const YAML::Node& map, const std::string& path) {
+        const YAML::Node n = map["copy"];
+        if (!is_set(n))
+            return std::nullopt;
+        const std::string p = join(path, "copy");
+        if (!expect_map(n, p, {"mode", "bucket", "prefix", "key_file"}))
+            return std::nullopt;
+        copy_config c;
+        const auto mode = enum_at<copy_mode>(n, "mode", p,
+                                             {{"server-side", copy_mode::server_side},
+                                              {"local", copy_mode::local},
+                                              {"none", copy_mode::none}});
+        if (!is_set(n["mode"])) {
+            report_missing(n, p, "mode", "add mode: server-side, local or none");
+        }
+        c.mode = mode.value_or(copy_mode::none);
+        c.bucket = string_at(n, "bucket", p, "tfsnap-archive").value_or("");
+        c.prefix = string_at(n, "prefix", p, "myorg/").value_or("");
+        c.key_file = absolute_path_at(n, "key_file", p, "/etc/tfsnap/copy.key").value_or("");
+        if (!mode)
+            return c;
+        if (c.mode == copy_mode::server_side) {
+            if (c.bucket.empty() && !is_set(n["bucket"])) {
+                report(n["mode"], p, "mode server-side needs an archive bucket", "add bucket: NAME");
+            } else if (!c.bucket.empty() && !is_valid_bucket_name(c.bucket)) {
+                report(n["bucket"], join(p, "bucket"), "invalid bucket name " + quoted(c.bucket),
+                       "bucket names are 3-63 of a-z 0-9 . -, starting and ending with a letter or digit");
+            }
+        }
+        if (c.mode == copy_mode::local && c.key_file.empty() && !is_set(n["key_file"])) {
+            report(n["mode"], p, "mode local needs an encryption key", "add key_file: /etc/tfsnap/copy.key");
+        }
+        if (c.mode != copy_mode::server_side && is_set(n["bucket"])) {
+            report(n["bucket"], join(p, "bucket"), "bucket is only used with mode server-side",
+                   "set mode: server-side, or remove bucket");
+        }
+        return c;
+    }
+
+    void read_connection(const YAML::Node& map, const std::string& path, connection_settings& s) {
+        s.region = string_at(map, "region", path, "us-east-1");
+        if (s.region && !is_valid_region(*s.region)) {
+            report(map["region"], join(path, "region"), "invalid region " + quoted(*s.region),
+                   "write an AWS region such as us-east-1 or eu-central-1");
+            s.region.reset();
+        }
+        for (const auto* k : {"endpoint", "dynamodb_endpoint"}) {
+            auto v = string_at(map, k, path, "https://s3.example.com");
+            if (!v)
+                continue;
+            if (auto why = check_endpoint(*v)) {
+                report(map[k], join(path, k), *why,
+                       "write a URL such as http://127.0.0.1:7480, or null for AWS");
+                continue;
+            }
+            (std::string_view(k) == "endpoint" ? s.endpoint : s.dynamodb_endpoint) = std::move(v);
+        }
+        s.path_style = bool_at(map, "path_style", path);
+        s.credentials = read_credentials(map, path);
+        s.lock = read_lock(map, path);
+        s.copy = read_copy(map, path);
+        read_retention(map, path, s.retention);
+    }
+
+    schedule_template read_schedule_fields(const YAML::Node& n, const std::string& p) {
+        schedule_template t;
+        t.cron = string_at(n, "cron", p, "0 2 * * *");
+        if (t.cron) {
+            if (auto why = check_cron_shape(*t.cron)) {
+                report(n["cron"], join(p, "cron"), *why);
+                t.cron.reset();
+            }
+        }
+        t.timezone = string_at(n, "timezone", p, "UTC");
+        if (t.timezone && !is_valid_timezone(*t.timezone)) {
+            auto guess = closest_timezone(*t.timezone);
+            report(n["timezone"], join(p, "timezone"), "unknown time zone " + quoted(*t.timezone),
+                   guess ? "did you mean " + quoted(*guess) + "?"
+                         : "write an IANA zone such as UTC, Europe/Berlin or America/New_York");
+            t.timezone.reset();
+        }
+        t.missed = enum_at<missed_policy>(
+            n, "missed", p, {{"run-once", missed_policy::run_once}, {"skip", missed_policy::skip}});
+        t.concurrency = enum_at<concurrency_policy>(
+            n, "concurrency", p,
+            {{"forbid", concurrency_policy::forbid}, {"replace", concurrency_policy::replace}});
+        t.jitter = duration_at(n, "jitter", p);
+        return t;
+    }
+
+    schedule make_schedule(std::string name, const schedule_template& base, const schedule_template& own) {
+        schedule s;
+        s.name = std::move(name);
+        s.cron = own.cron.value_or(base.cron.value_or(""));
+        s.timezone = own.timezone.value_or(base.timezone.value_or("UTC"));
+        s.missed = own.missed.value_or(base.missed.value_or(missed_policy::run_once));
+        s.concurrency = own.concurrency.value_or(base.concurrency.value_or(concurrency_policy::forbid));
+        s.jitter = own.jitter.value_or(base.jitter.value_or(duration{0}));
+        return s;
+    }
+
+    std::vector<schedule> read_schedules(const YAML::Node& env, const std::string& path,
+                                         const schedule_template& base, const retention_policy& env_retention,
+                                         const YAML::Node& env_key) {
+        std::vector<schedule> out;
+        const YAML::Node list = env["schedules"];
+        if (!list.IsDefined()) {
+            // no list: the defaults' schedule, if it names a cron, applies as "default"
+            if (base.cron) {
+                auto s = make_schedule("default", base, {});
+                s.retention = env_retention;
+                s.where = {env_key.Mark().line + 1, env_key.Mark().column + 1};
+                out.push_back(std::move(s));
+            }
+            return out;
+        }
+        const std::string lp = join(path, "schedules");
+        if (list.IsNull())
+            return out;
+        if (!list.IsSequence()) {
+            report(list, lp, "expected a list of schedules, got " + kind_of(list),
+                   "write for example [{ name: daily, cron: \"0 2 * * *\" }]");
+            return out;
+        }
+        std::map<std::string, int> names;
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            const YAML::Node n = list[i];
+            const std::string p = lp + "[" + std::to_string(i) + "]";
+            if (!expect_map(n, p,
+                            {"name", "cron", "timezone", "missed", "concurrency", "jitter", "retention"})) {
+                continue;
+            }
+            auto name = string_at(n, "name", p, "daily");
+            if (!name) {
+                if (!is_set(n["name"]))
+                    report_missing(n, p, "name", "add name: daily (unique per environment)");
+            } else if (!is_valid_name(*name)) {
+                report(n["name"], join(p, "name"), "invalid schedule name " + quoted(*name),
+                       "use 1-64 of A-Z a-z 0-9 . _ - (not . or ..)");
+                name.reset();
+            } else if (const auto [it, fresh] = names.emplace(*name, n["name"].Mark().line + 1); !fresh) {
+                report(n["name"], join(p, "name"), "duplicate schedule name " + quoted(*name),
+                       "the name is already used at line " + std::to_string(it->second) + "; rename one");
+                name.reset();
+            }
+            const auto own = read_schedule_fields(n, p);
+            if (!own.cron && !base.cron && !is_set(n["cron"])) {
+                report_missing(n, p, "cron", "add cron: \"0 2 * * *\" (or set defaults.schedule.cron)");
+            }
+            auto s = make_schedule(name.value_or(""), base, own);
+            s.retention = env_retention;
+            read_retention(n, p, s.retention);
+            s.where = {n.Mark().line + 1, n.Mark().column + 1};
+            out.push_back(std::move(s));
+        }
+        return out;
+    }
+
+    std::optional<environment> read_environment(const YAML::Node& key, const YAML::Node& n,
+                                                const connection_settings& defaults,
+                                                const schedule_template& base) {
+        const std::string& name = key.Scalar();
+        const std::string p = join("environments", name);
+        if (!is_valid_name(name)) {
+            report(key, p, "invalid environment name " + quoted(name),
+                   "use 1-64 of A-Z a-z 0-9 . _ - (not . or ..), such as prod-eu");
+        }
+        if (!expect_map(n, p,
+                        {"bucket", "key", "region", "endpoint", "dynamodb_endpoint", "path_style",
+                         "credentials", "lock", "schedules", "retention", "copy", "terraform_dir"})) {
+            return std::nullopt;
+        }
+        environment e;
+        e.name = name;
+        e.where = {key.Mark().line + 1, key.Mark().column + 1};
+
+        auto bucket = string_at(n, "bucket", p, "my-terraform-state");
+        if (!bucket) {
+            if (!is_set(n["bucket"]))
+                report_missing(key, p, "bucket", "add bucket: NAME-OF-STATE-BUCKET");
+        } else if (!is_valid_bucket_name(*bucket)) {
+            report(n["bucket"], join(p, "bucket"), "invalid bucket name " + quoted(*bucket),
+                   "bucket names are 3-63 of a-z 0-9 . -, starting and ending with a letter or digit");
+        } else {
+            e.bucket = *bucket;
+        }
+        auto state_key = string_at(n, "key", p, "prod/terraform.tfstate");
+        if (!state_key) {
+            if (!is_set(n["key"]))
+                report_missing(key, p, "key", "add key: PATH/terraform.tfstate");
+        } else if (auto why = check_state_key(*state_key)) {
+            report(n["key"], join(p, "key"), *why, "write the backend's key, such as prod/terraform.tfstate");
+        } else {
+            e.key = *state_key;
+        }
+
+        connection_settings own;
+        own.retention = defaults.retention;
+        read_connection(n, p, own);
+        e.region = own.region.value_or(defaults.region.value_or("us-east-1"));
+        e.endpoint = own.endpoint ? own.endpoint : defaults.endpoint;
+        e.dynamodb_endpoint = own.dynamodb_endpoint ? own.dynamodb_endpoint : defaults.dynamodb_endpoint;
+        e.path_style = own.path_style.value_or(defaults.path_style.value_or(false));
+        e.credentials = own.credentials.value_or(defaults.credentials.value_or(credentials_config{}));
+        e.lock = own.lock.value_or(defaults.lock.value_or(lock_config{}));
+        e.copy = own.copy.value_or(defaults.copy.value_or(copy_config{}));
+        if (e.copy.mode == copy_mode::server_side && e.copy.prefix.empty())
+            e.copy.prefix = name + "/";
+        e.retention = own.retention;
+        e.terraform_dir = absolute_path_at(n, "terraform_dir", p, "/srv/infra/prod");
+        e.schedules = read_schedules(n, p, base, e.retention, key);
+        return e;
+    }
+
+    std::optional<daemon_config> read_root(const YAML::Node& root) {
+        if (!root.IsDefined() || root.IsNull()) {
+            report(YAML::Mark(), "", "the file is empty",
+                   "start from /usr/share/doc/tfsnap/example.yaml or config/example.yaml");
+            return std::nullopt;
+        }
+        if (!expect_map(root, "", {"state_dir", "control", "defaults", "environments"}))
+            return std::nullopt;
+        daemon_config cfg;
+        cfg.file = file_;
+        if (auto d = absolute_path_at(root, "state_dir", "", "/var/lib/tfsnap"))
+            cfg.state_dir = *d;
+
+        if (const YAML::Node c = root["control"];
+            is_set(c) && expect_map(c, "control", {"socket", "readers", "operators"})) {
+            if (auto s = absolute_path_at(c, "socket", "control", "/run/tfsnap/control.sock"))
+                cfg.control.socket = *s;
+            cfg.control.readers = principals_at(c, "readers", "control");
+            cfg.control.operators = principals_at(c, "operators", "control");
+        }
+
+        connection_settings defaults;
+        schedule_template base;
+        if (const YAML::Node d = root["defaults"];
+            is_set(d) && expect_map(d, "defaults",
+                                    {"region", "endpoint", "dynamodb_endpoint", "path_style", "credentials",
+                                     "schedule", "retention", "lock", "copy"})) {
+            read_connection(d, "defaults", defaults);
+            if (const YAML::Node s = d["schedule"];
+                is_set(s) &&
+                expect_map(s, "defaults.schedule", {"cron", "timezone", "missed", "concurrency", "jitter"})) {
+                base = read_schedule_fields(s, "defaults.schedule");
+            }
+        }
+
+        const YAML::Node envs = root["environments"];
+        if (!is_set(envs)) {
+            report_missing(root, "", "environments", "add environments: with at least one state to protect");
+        } else if (!envs.IsMap() || envs.size() == 0) {
+            report(envs, "environments", "expected a map of environments, got " + kind_of(envs),
+                   "write environments:, then one indented NAME: { bucket: ..., key: ... } per state");
+        } else {
+            std::map<std::string, int> seen;
+            for (const auto& kv : envs) {
+                if (!kv.first.IsScalar()) {
+                    report(kv.first, "environments",
+                           "an environment name must be a plain name, got " + kind_of(kv.first));
+                    continue;
+                }
+                const auto before = diags_.size();
+                check_unique_key(seen, kv.first, "environments");
+                if (diags_.size() != before)
+                    continue;
+                if (auto e = read_environment(kv.first, kv.second, defaults, base)) {
+                    cfg.environments.push_back(std::move(*e));
+                }
+            }
+        }
+        return cfg;
+    }
+
+private:
+    std::string file_;
+    std::vector<diagnostic> diags_;
+    std::set<std::string> suggested_;  // paths already named by a "did you mean"
+};
+
+// The first tab in the leading white space of a line, if any.
+std::optional<YAML::Mark> find_indentation_tab(std::string_view text) {
+    int line = 0;
+    bool at_line_start = true;
+    int column = 0;
+    for (const char c : text) {
+        if (c == '\n') {
+            ++line;
+            column = 0;
+            at_line_start = true;
+            continue;
+        }
+        if (at_line_start && c == '\t') {
+            YAML::Mark m;
+            m.line = line;
+            m.column = column;
+            return m;
+        }
+        if (c != ' ')
+            at_line_start = false;
+        ++column;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+load_result load_string(std::string_view yaml, std::string file_name) {
+    load_result result;
+    reader r(file_name);
+    YAML::Node root;
+    try {
+        root = YAML::Load(std::string(yaml));
+    } catch (const YAML::ParserException& e) {
+        // yaml-cpp's message for tab indentation ("illegal map value") does not say "tab"
+        if (const auto tab = find_indentation_tab(yaml)) {
+            r.report(*tab, "", "a tab is used for indentation",
+                     "YAML indents with spaces only; replace the tab");
+        } else {
+            r.report(e.mark, "", "YAML syntax error: " + e.msg, "fix the YAML syntax at this position");
+        }
+        result.diagnostics = r.take_diagnostics();
+        return result;
+    }
+    auto cfg = r.read_root(root);
+    if (!r.failed()) {
+        result.config = std::move(cfg);
+    }
+    result.diagnostics = r.take_diagnostics();
+    std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+    });
+    return result;
+}
+
+load_result load_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        load_result result;
+        const int err = errno;
+        result.diagnostics.push_back({path, 0, 0, "",
+                                      std::string("cannot read the file: ") + std::strerror(err),
+                                      "check the path and its permissions"});
+        return result;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) {
+        load_result result;
+        result.diagnostics.push_back({path, 0, 0, "", "reading the file failed", "check the file system"});
+        return result;
+    }
+    return load_string(text.str(), path);
+}
+
+}  // namespace tfsnap::config

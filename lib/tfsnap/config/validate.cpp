@@ -1,0 +1,201 @@
+#include "tfsnap/config/validate.hpp"
+
+#include <date/tz.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+namespace tfsnap::config {
+
+namespace {
+
+bool is_alnum(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+bool is_lower_or_digit(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t up = row[j];
+            const auto ca = static_cast<char>(std::tolower(static_cast<unsigned char>(a[i - 1])));
+            const auto cb = static_cast<char>(std::tolower(static_cast<unsigned char>(b[j - 1])));
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (ca == cb ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+}  // namespace
+
+bool is_valid_name(std::string_view name) noexcept {
+    if (name.empty() || name.size() > 64 || name == "." || name == "..")
+        return false;
+    return std::all_of(name.begin(), name.end(),
+                       [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; });
+}
+
+std::optional<std::string> closest_match(std::string_view word,
+                                         std::span<const std::string_view> candidates) {
+    std::optional<std::string> best;
+    std::size_t best_distance = 0;
+    for (const auto c : candidates) {
+        const std::size_t d = edit_distance(word, c);
+        if (!best || d < best_distance) {
+            best = std::string(c);
+            best_distance = d;
+        }
+    }
+    // a typo is at most a third of the word, and at least 1-2 edits for short words
+    const std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
+    if (best && best_distance <= limit && best_distance < word.size())
+        return best;
+    return std::nullopt;
+}
+
+bool is_valid_timezone(std::string_view zone) {
+    if (zone.empty())
+        return false;
+    try {
+        return date::locate_zone(zone) != nullptr;
+    } catch (const std::runtime_error&) {
+        return false;
+    }
+}
+
+std::optional<std::string> closest_timezone(std::string_view zone) {
+    std::vector<std::string_view> names;
+    try {
+        const auto& db = date::get_tzdb();
+        // with the OS database, links (US/Eastern, ...) are files and so are listed as zones
+        names.reserve(db.zones.size());
+        for (const auto& z : db.zones)
+            names.push_back(z.name());
+    } catch (const std::runtime_error&) {
+        return std::nullopt;
+    }
+    return closest_match(zone, names);
+}
+
+bool is_valid_bucket_name(std::string_view b) noexcept {
+    if (b.size() < 3 || b.size() > 63)
+        return false;
+    if (!is_lower_or_digit(b.front()) || !is_lower_or_digit(b.back()))
+        return false;
+    return std::all_of(b.begin(), b.end(),
+                       [](char c) { return is_lower_or_digit(c) || c == '.' || c == '-'; });
+}
+
+bool is_valid_dynamodb_table(std::string_view t) noexcept {
+    if (t.size() < 3 || t.size() > 255)
+        return false;
+    return std::all_of(t.begin(), t.end(),
+                       [](char c) { return is_alnum(c) || c == '_' || c == '-' || c == '.'; });
+}
+
+bool is_valid_region(std::string_view r) noexcept {
+    if (r.empty() || r.size() > 32 || r.front() == '-' || r.back() == '-')
+        return false;
+    return std::all_of(r.begin(), r.end(), [](char c) { return is_lower_or_digit(c) || c == '-'; });
+}
+
+std::optional<std::string> check_state_key(std::string_view key) {
+    if (key.empty())
+        return "the key is empty";
+    if (key.size() > 1024)
+        return "the key is longer than S3's limit of 1024 bytes";
+    if (key.front() == '/')
+        return "the key starts with '/', which Terraform's S3 backend rejects";
+    if (key.back() == '/')
+        return "the key ends with '/', which Terraform's S3 backend rejects";
+    for (const char c : key) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f)
+            return "the key contains a control character";
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> check_endpoint(std::string_view url) {
+    std::string_view rest;
+    if (url.starts_with("https://")) {
+        rest = url.substr(8);
+    } else if (url.starts_with("http://")) {
+        rest = url.substr(7);
+    } else {
+        return "the endpoint must start with https:// or http://";
+    }
+    const auto host_end = rest.find('/');
+    const auto authority = rest.substr(0, host_end);
+    if (authority.find('@') != std::string_view::npos) {
+        return "the endpoint contains user information; credentials never belong in a URL";
+    }
+    if (authority.empty() || authority.front() == ':')
+        return "the endpoint has no host name";
+    if (url.find_first_of("?#") != std::string_view::npos)
+        return "the endpoint has a query or fragment";
+    if (const auto colon = authority.rfind(':');
+        colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
+        const auto port = authority.substr(colon + 1);
+        if (port.empty() || port.size() > 5 ||
+            !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+            std::stoi(std::string(port)) > 65535 || std::stoi(std::string(port)) == 0) {
+            return "the endpoint's port is not a number from 1 to 65535";
+        }
+    }
+    return std::nullopt;
+}
+
+bool is_valid_principal(std::string_view p) noexcept {
+    std::string_view name;
+    if (p.starts_with("user:")) {
+        name = p.substr(5);
+    } else if (p.starts_with("group:")) {
+        name = p.substr(6);
+    } else {
+        return false;
+    }
+    if (name.empty() || name.size() > 32 || name.front() == '-')
+        return false;
+    return std::all_of(name.begin(), name.end(),
+                       [](char c) { return is_alnum(c) || c == '_' || c == '-' || c == '.'; });
+}
+
+std::optional<std::string> check_cron_shape(std::string_view expr) {
+    static constexpr std::string_view macros[] = {"@yearly", "@annually", "@monthly", "@weekly",
+                                                  "@daily",  "@midnight", "@hourly"};
+    if (expr.starts_with('@')) {
+        if (std::find(std::begin(macros), std::end(macros), expr) != std::end(macros))
+            return std::nullopt;
+        return "unknown cron macro \"" + std::string(expr) +
+               "\"; use @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly";
+    }
+    std::size_t fields = 0;
+    bool in_field = false;
+    for (const char c : expr) {
+        const bool space = c == ' ' || c == '\t';
+        if (!space && !in_field)
+            ++fields;
+        in_field = !space;
+        if (!space && !is_alnum(c) && c != '*' && c != '/' && c != ',' && c != '-' && c != '?') {
+            return std::string("the cron expression contains '") + c +
+                   "'; fields use digits, names, '*', ',', '-' and '/'";
+        }
+    }
+    if (fields == 5 || fields == 6)
+        return std::nullopt;
+    return "the cron expression has " + std::to_string(fields) +
+           " fields; write 5 (minute hour day-of-month month day-of-week), 6 (seconds first), or a "
+           "macro such as @daily";
+}
+
+}  // namespace tfsnap::config

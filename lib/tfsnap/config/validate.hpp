@@ -1,0 +1,49 @@
+#pragma once
+// Checks on single values, shared by the configuration loader and by the modules that accept
+// the same kinds of names at run time (the control API validates environment names with
+// `is_valid_name` before a name can reach a path).
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace tfsnap::config {
+
+// Environment and schedule names: [A-Za-z0-9._-]{1,64}, and neither "." nor "..". Such a name
+// is safe as one path component.
+bool is_valid_name(std::string_view name) noexcept;
+
+// The candidate closest to `word` by edit distance, when it is close enough to be a likely typo.
+std::optional<std::string> closest_match(std::string_view word, std::span<const std::string_view> candidates);
+
+// IANA time zone known to the OS tz database ("Europe/Berlin", "UTC").
+bool is_valid_timezone(std::string_view zone);
+std::optional<std::string> closest_timezone(std::string_view zone);
+
+// S3 bucket names: 3-63 characters of lower-case letters, digits, '.' and '-', starting and
+// ending with a letter or digit (the rules for buckets created since 2018).
+bool is_valid_bucket_name(std::string_view bucket) noexcept;
+
+// DynamoDB table names: 3-255 characters of letters, digits, '_', '-' and '.'.
+bool is_valid_dynamodb_table(std::string_view table) noexcept;
+
+// AWS region names such as "us-east-1" or "eu-central-2": lower-case letters, digits, '-'.
+bool is_valid_region(std::string_view region) noexcept;
+
+// A state key as Terraform's S3 backend accepts it: 1-1024 bytes, no leading or trailing '/',
+// no control characters. The message says what is wrong, or nullopt when valid.
+std::optional<std::string> check_state_key(std::string_view key);
+
+// "http://host[:port]" or "https://host[:port]" with an optional path; no credentials, query or
+// fragment. The message says what is wrong, or nullopt when valid.
+std::optional<std::string> check_endpoint(std::string_view url);
+
+// "user:NAME" or "group:NAME" (NAME as useradd accepts it).
+bool is_valid_principal(std::string_view principal) noexcept;
+
+// The shape of a cron expression: a macro (@daily, ...) or 5 or 6 fields. The message says
+// what is wrong, or nullopt when valid.
+std::optional<std::string> check_cron_shape(std::string_view expr);
+
+}  // namespace tfsnap::config

@@ -1,0 +1,226 @@
+// A table of broken configurations. Each must yield exactly one diagnostic with exactly this
+// line, column and text: what is wrong, where, and what to write instead.
+#include "tfsnap/config/load.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace {
+
+using namespace tfsnap::config;
+
+// Lines 1-4 of most cases: a valid environment to break.
+constexpr const char* env_prefix =
+    "environments:\n"
+    "  prod:\n"
+    "    bucket: tf-state\n"
+    "    key: prod/terraform.tfstate\n";
+
+struct bad_case {
+    const char* name;
+    std::string yaml;
+    int line;
+    int column;
+    std::string expected;  // format(diagnostic) without the "bad.yaml:L:C: error: " prefix
+};
+
+std::string with_env(const std::string& tail) {
+    return std::string(env_prefix) + tail;
+}
+
+const bad_case cases[] = {
+    {"UnknownTopLevelKey", with_env("stat_dir: /var/lib/tfsnap\n"), 5, 1,
+     "stat_dir: unknown key \"stat_dir\"; did you mean \"state_dir\"?"},
+    {"UnknownEnvironmentKey", "environments:\n  prod:\n    buckt: tf-state\n    key: k\n", 3, 5,
+     "environments.prod.buckt: unknown key \"buckt\"; did you mean \"bucket\"?"},
+    {"UnknownKeyNoGuess", with_env("    frobnicate: true\n"), 5, 5,
+     "environments.prod.frobnicate: unknown key \"frobnicate\"; valid keys: bucket, key, region, endpoint, "
+     "dynamodb_endpoint, path_style, credentials, lock, schedules, retention, copy, terraform_dir"},
+    {"WrongTypeList", with_env("state_dir: [a, b]\n"), 5, 12,
+     "state_dir: expected a string, got a list; write for example \"/var/lib/tfsnap\""},
+    {"MissingBucket", "environments:\n  prod:\n    key: prod/terraform.tfstate\n", 2, 3,
+     "environments.prod: missing key \"bucket\"; add bucket: NAME-OF-STATE-BUCKET"},
+    {"MissingKey", "environments:\n  prod:\n    bucket: tf-state\n", 2, 3,
+     "environments.prod: missing key \"key\"; add key: PATH/terraform.tfstate"},
+    {"EnvironmentNameWithSlash", "environments:\n  prod/eu:\n    bucket: tf-state\n    key: k\n", 2, 3,
+     "environments[\"prod/eu\"]: invalid environment name \"prod/eu\"; use 1-64 of A-Z a-z 0-9 . _ - (not . "
+     "or ..), "
+     "such as prod-eu"},
+    {"EnvironmentNameDotDot", "environments:\n  \"..\":\n    bucket: tf-state\n    key: k\n", 2, 3,
+     "environments[\"..\"]: invalid environment name \"..\"; use 1-64 of A-Z a-z 0-9 . _ - (not . or ..), "
+     "such as "
+     "prod-eu"},
+    {"InvalidTimeZone",
+     with_env("    schedules:\n      - { name: daily, cron: \"@daily\", timezone: Europe/Berln }\n"), 6, 50,
+     "environments.prod.schedules[0].timezone: unknown time zone \"Europe/Berln\"; did you mean "
+     "\"Europe/Berlin\"?"},
+    {"NegativeRetention", with_env("    retention:\n      keep_daily: -1\n"), 6, 19,
+     "environments.prod.retention.keep_daily: must not be negative, got -1; write 0 to keep none, or a "
+     "positive "
+     "count"},
+    {"DuplicateScheduleName",
+     with_env("    schedules:\n      - { name: daily, cron: \"0 2 * * *\" }\n      - { name: daily, cron: "
+              "\"0 3 * * *\" }\n"),
+     7, 17,
+     "environments.prod.schedules[1].name: duplicate schedule name \"daily\"; the name is already used at "
+     "line 6; "
+     "rename one"},
+    {"RelativeControlSocket", with_env("control:\n  socket: run/control.sock\n"), 6, 11,
+     "control.socket: the path \"run/control.sock\" is not absolute; write a path that starts with '/', such "
+     "as "
+     "\"/run/tfsnap/control.sock\""},
+    {"BadDuration", with_env("defaults:\n  schedule:\n    jitter: 5 minutes\n"), 7, 13,
+     "defaults.schedule.jitter: invalid duration \"5 minutes\"; write a number and a unit, such as 90s, 5m, "
+     "12h or 7d"},
+    {"EnumTypo", with_env("defaults:\n  schedule:\n    missed: run_once\n"), 7, 13,
+     "defaults.schedule.missed: invalid value \"run_once\"; did you mean \"run-once\"? valid: run-once or "
+     "skip"},
+    {"CountNotANumber", with_env("    retention: { keep_last: seven }\n"), 5, 29,
+     "environments.prod.retention.keep_last: expected a whole number, got \"seven\"; write a count such as "
+     "7"},
+    {"BoolNotABool", with_env("    path_style: maybe\n"), 5, 17,
+     "environments.prod.path_style: expected true or false, got \"maybe\"; write true or false"},
+    {"BucketName", "environments:\n  prod:\n    bucket: My_Bucket\n    key: k\n", 3, 13,
+     "environments.prod.bucket: invalid bucket name \"My_Bucket\"; bucket names are 3-63 of a-z 0-9 . -, "
+     "starting "
+     "and ending with a letter or digit"},
+    {"KeyLeadingSlash", "environments:\n  prod:\n    bucket: tf-state\n    key: /prod/terraform.tfstate\n", 4,
+     10,
+     "environments.prod.key: the key starts with '/', which Terraform's S3 backend rejects; write the "
+     "backend's "
+     "key, such as prod/terraform.tfstate"},
+    {"EndpointWithoutScheme", with_env("defaults:\n  endpoint: s3.example.com\n"), 6, 13,
+     "defaults.endpoint: the endpoint must start with https:// or http://; write a URL such as "
+     "http://127.0.0.1:7480, or null for AWS"},
+    {"EndpointWithCredentials", with_env("    endpoint: https://AKIAX:hunter2@s3.example.com\n"), 5, 15,
+     "environments.prod.endpoint: the endpoint contains user information; credentials never belong in a URL; "
+     "write a URL such as http://127.0.0.1:7480, or null for AWS"},
+    {"Region", with_env("    region: US East\n"), 5, 13,
+     "environments.prod.region: invalid region \"US East\"; write an AWS region such as us-east-1 or "
+     "eu-central-1"},
+    {"DynamoTable", with_env("    lock: { dynamodb_table: ab }\n"), 5, 29,
+     "environments.prod.lock.dynamodb_table: invalid table name \"ab\"; DynamoDB table names are 3-255 of "
+     "A-Z a-z "
+     "0-9 _ - ."},
+    {"ServerSideCopyWithoutBucket", with_env("    copy: { mode: server-side }\n"), 5, 19,
+     "environments.prod.copy: mode server-side needs an archive bucket; add bucket: NAME"},
+    {"LocalCopyWithoutKey", with_env("    copy:\n      mode: local\n"), 6, 13,
+     "environments.prod.copy: mode local needs an encryption key; add key_file: /etc/tfsnap/copy.key"},
+    {"Principal", with_env("control:\n  operators: [admins]\n"), 6, 15,
+     "control.operators[0]: invalid principal \"admins\"; write group:NAME or user:NAME, such as "
+     "group:tfsnap"},
+    {"DuplicateEnvironment", with_env("  prod:\n    bucket: tf-state\n    key: other\n"), 5, 3,
+     "environments.prod: duplicate key \"prod\"; it is already set at line 2; keep one"},
+    {"CronFieldCount", with_env("    schedules: [{ name: daily, cron: \"0 2 * *\" }]\n"), 5, 38,
+     "environments.prod.schedules[0].cron: the cron expression has 4 fields; write 5 (minute hour "
+     "day-of-month "
+     "month day-of-week), 6 (seconds first), or a macro such as @daily"},
+    {"ScheduleWithoutName", with_env("    schedules:\n      - cron: \"0 2 * * *\"\n"), 6, 9,
+     "environments.prod.schedules[0]: missing key \"name\"; add name: daily (unique per environment)"},
+    {"ScheduleWithoutCron", with_env("    schedules:\n      - name: daily\n"), 6, 9,
+     "environments.prod.schedules[0]: missing key \"cron\"; add cron: \"0 2 * * *\" (or set "
+     "defaults.schedule.cron)"},
+    {"WebIdentityWithoutRole", with_env("    credentials:\n      web_identity_token_file: /run/token\n"), 6,
+     32,
+     "environments.prod.credentials.web_identity_token_file: web_identity_token_file is set but role_arn is "
+     "not; "
+     "add role_arn: arn:aws:iam::ACCOUNT:role/NAME"},
+    {"RoleArn", with_env("    credentials: { role_arn: tfsnap-role }\n"), 5, 30,
+     "environments.prod.credentials.role_arn: not an IAM role ARN: \"tfsnap-role\"; write "
+     "arn:aws:iam::ACCOUNT:role/NAME"},
+    {"TabIndentation", "environments:\n  prod:\n\t  bucket: tf-state\n", 3, 1,
+     "a tab is used for indentation; YAML indents with spaces only; replace the tab"},
+    {"YamlSyntax", "environments: [unclosed\n", 2, 1,
+     "YAML syntax error: end of sequence flow not found; fix the YAML syntax at this position"},
+    {"EmptyFile", "", 1, 1,
+     "the file is empty; start from /usr/share/doc/tfsnap/example.yaml or config/example.yaml"},
+    {"NoEnvironments", "state_dir: /var/lib/tfsnap\n", 1, 1,
+     "missing key \"environments\"; add environments: with at least one state to protect"},
+    {"RelativeTerraformDir", with_env("    terraform_dir: infra/prod\n"), 5, 20,
+     "environments.prod.terraform_dir: the path \"infra/prod\" is not absolute; write a path that starts "
+     "with '/', "
+     "such as \"/srv/infra/prod\""},
+    {"SchedulesNotAList", with_env("    schedules: daily\n"), 5, 16,
+     "environments.prod.schedules: expected a list of schedules, got \"daily\"; write for example [{ name: "
+     "daily, "
+     "cron: \"0 2 * * *\" }]"},
+    {"UnknownScheduleKey", with_env("    schedules: [{ name: daily, crn: \"0 2 * * *\" }]\n"), 5, 32,
+     "environments.prod.schedules[0].crn: unknown key \"crn\"; did you mean \"cron\"?"},
+    {"ReadersNotAList", with_env("control:\n  readers: group:tfsnap\n"), 6, 12,
+     "control.readers: expected a list, got \"group:tfsnap\"; write for example [group:tfsnap]"},
+    {"CopyBucketWithoutServerSide", with_env("    copy: { mode: none, bucket: tfsnap-archive }\n"), 5, 33,
+     "environments.prod.copy.bucket: bucket is only used with mode server-side; set mode: server-side, or "
+     "remove "
+     "bucket"},
+    {"ProfileAndSystemdCredential", with_env("    credentials: { profile: ops, systemd_credential: aws }\n"),
+     5, 54,
+     "environments.prod.credentials.systemd_credential: profile and systemd_credential both name where the "
+     "keys "
+     "come from; keep one of them"},
+};
+
+// Test names, not bytes, in ctest's listing.
+void PrintTo(const bad_case& c, std::ostream* os) {
+    *os << c.name;
+}
+
+class BadConfig : public ::testing::TestWithParam<bad_case> {};
+
+TEST_P(BadConfig, ReportsExactlyOneProblemWithPositionAndFix) {
+    const auto& c = GetParam();
+    const auto r = load_string(c.yaml, "bad.yaml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error(), errc::invalid);
+    ASSERT_EQ(r.diagnostics.size(), 1u) << [&] {
+        std::string all;
+        for (const auto& d : r.diagnostics)
+            all += format(d) + "\n";
+        return all;
+    }();
+    const auto& d = r.diagnostics[0];
+    EXPECT_EQ(d.line, c.line);
+    EXPECT_EQ(d.column, c.column);
+    const std::string prefix =
+        "bad.yaml:" + std::to_string(c.line) + ":" + std::to_string(c.column) + ": error: ";
+    EXPECT_EQ(format(d), prefix + c.expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, BadConfig, ::testing::ValuesIn(cases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(BadConfigTable, HasAtLeast25Cases) {
+    EXPECT_GE(std::size(cases), 25u);
+}
+
+TEST(BadConfigMany, ThreeMistakesGiveThreeMessagesInFileOrder) {
+    const auto r = load_string(
+        "state_dir: var/lib/tfsnap\n"
+        "environments:\n"
+        "  prod:\n"
+        "    bucket: tf-state\n"
+        "    key: prod/terraform.tfstate\n"
+        "    retention: { keep_daily: -3 }\n"
+        "  staging:\n"
+        "    bucket: tf-state\n"
+        "    key: staging/terraform.tfstate\n"
+        "    schedules:\n"
+        "      - { name: daily, cron: \"0 2 * * *\", timezone: Mars/Olympus_Mons }\n",
+        "three.yaml");
+    ASSERT_FALSE(r.ok());
+    ASSERT_EQ(r.diagnostics.size(), 3u);
+    EXPECT_EQ(r.diagnostics[0].line, 1);
+    EXPECT_EQ(r.diagnostics[0].path, "state_dir");
+    EXPECT_EQ(r.diagnostics[1].line, 6);
+    EXPECT_EQ(r.diagnostics[1].path, "environments.prod.retention.keep_daily");
+    EXPECT_EQ(r.diagnostics[2].line, 11);
+    EXPECT_EQ(r.diagnostics[2].path, "environments.staging.schedules[0].timezone");
+    EXPECT_EQ(r.diagnostics[2].message, "unknown time zone \"Mars/Olympus_Mons\"");
+}
+
+TEST(BadConfigMany, AProblemNeverYieldsAConfig) {
+    const auto r = load_string(with_env("    region: NOPE\n"), "x.yaml");
+    EXPECT_FALSE(r.config.has_value());
+}
+
+}  // namespace

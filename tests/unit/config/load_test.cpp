@@ -1,0 +1,141 @@
+#include "tfsnap/config/load.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace {
+
+using namespace tfsnap::config;
+
+std::string dump(const load_result& r) {
+    std::string out;
+    for (const auto& d : r.diagnostics)
+        out += format(d) + "\n";
+    return out;
+}
+
+TEST(ConfigLoad, ExampleFileIsValid) {
+    const auto r = load_file(std::string(TFSNAP_SOURCE_DIR) + "/config/example.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& cfg = *r.config;
+    EXPECT_EQ(cfg.state_dir, "/var/lib/tfsnap");
+    EXPECT_EQ(cfg.control.socket, "/run/tfsnap/control.sock");
+    EXPECT_EQ(cfg.control.readers, std::vector<std::string>{"group:tfsnap"});
+    EXPECT_EQ(cfg.control.operators, std::vector<std::string>{"group:tfsnap-admin"});
+    ASSERT_EQ(cfg.environments.size(), 2u);
+
+    const auto* myorg = cfg.find("myorg");
+    ASSERT_NE(myorg, nullptr);
+    EXPECT_EQ(myorg->bucket, "okta-terraform-demo");
+    EXPECT_EQ(myorg->key, "Okta-GitOps/myorg/terraform.tfstate");
+    EXPECT_EQ(myorg->lock_id(), "okta-terraform-demo/Okta-GitOps/myorg/terraform.tfstate");
+    EXPECT_EQ(myorg->lock.dynamodb_table, "terraform-locks");
+    EXPECT_FALSE(myorg->lock.lockfile);
+    EXPECT_EQ(myorg->credentials.profile, "default");  // inherited
+    ASSERT_EQ(myorg->schedules.size(), 2u);
+    EXPECT_EQ(myorg->schedules[0].name, "daily");
+    EXPECT_EQ(myorg->schedules[0].cron, "30 2 * * *");
+    EXPECT_EQ(myorg->schedules[0].timezone, "UTC");
+    EXPECT_EQ(myorg->schedules[0].jitter, duration{300});
+    EXPECT_EQ(myorg->schedules[1].timezone, "Europe/Berlin");
+    EXPECT_EQ(myorg->schedules[1].retention.keep_weekly, 12);  // schedule override
+    EXPECT_EQ(myorg->schedules[1].retention.keep_daily, 7);    // from defaults
+    EXPECT_EQ(myorg->copy.mode, copy_mode::server_side);
+    EXPECT_EQ(myorg->copy.prefix, "myorg/");
+    EXPECT_EQ(myorg->terraform_dir, "/srv/infra/myorg");
+
+    const auto* staging = cfg.find("staging");
+    ASSERT_NE(staging, nullptr);
+    EXPECT_EQ(staging->region, "eu-central-1");
+    EXPECT_TRUE(staging->lock.lockfile);
+    EXPECT_FALSE(staging->lock.dynamodb_table.has_value());
+    EXPECT_FALSE(staging->credentials.profile.has_value());  // replaced whole
+    EXPECT_EQ(staging->credentials.role_arn, "arn:aws:iam::123456789012:role/tfsnap-backup");
+    EXPECT_EQ(staging->retention.keep_last, 10);
+    EXPECT_EQ(staging->retention.keep_monthly, 12);
+    EXPECT_EQ(staging->schedules[1].missed, missed_policy::skip);
+    EXPECT_EQ(staging->schedules[1].retention.keep_monthly, 6);
+    EXPECT_EQ(staging->schedules[1].retention.keep_last, 10);
+    EXPECT_EQ(staging->copy.mode, copy_mode::local);
+}
+
+TEST(ConfigLoad, MinimalEnvironmentGetsBuiltInDefaults) {
+    const auto r = load_string(
+        "environments:\n"
+        "  prod:\n"
+        "    bucket: tf-state\n"
+        "    key: prod/terraform.tfstate\n",
+        "min.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& e = r.config->environments.at(0);
+    EXPECT_EQ(e.region, "us-east-1");
+    EXPECT_FALSE(e.endpoint.has_value());
+    EXPECT_FALSE(e.path_style);
+    EXPECT_TRUE(e.schedules.empty());  // no cron anywhere: on demand only
+    EXPECT_TRUE(e.retention.empty());
+    EXPECT_EQ(e.copy.mode, copy_mode::none);
+    EXPECT_EQ(r.config->state_dir, "/var/lib/tfsnap");
+    EXPECT_EQ(r.config->control.socket, "/run/tfsnap/control.sock");
+}
+
+TEST(ConfigLoad, DefaultScheduleAppliesWithoutAList) {
+    const auto r = load_string(
+        "defaults:\n"
+        "  endpoint: http://127.0.0.1:7480\n"
+        "  path_style: true\n"
+        "  schedule: { cron: \"@daily\", timezone: Asia/Kathmandu, jitter: 1h30m, concurrency: replace }\n"
+        "  lock: { dynamodb_table: locks }\n"
+        "environments:\n"
+        "  a: { bucket: tf-state, key: a.tfstate }\n"
+        "  b: { bucket: tf-state, key: b.tfstate, schedules: [], lock: { lockfile: true } }\n",
+        "d.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& a = r.config->environments.at(0);
+    ASSERT_EQ(a.schedules.size(), 1u);
+    EXPECT_EQ(a.schedules[0].name, "default");
+    EXPECT_EQ(a.schedules[0].cron, "@daily");
+    EXPECT_EQ(a.schedules[0].timezone, "Asia/Kathmandu");
+    EXPECT_EQ(a.schedules[0].jitter, duration{5400});
+    EXPECT_EQ(a.schedules[0].concurrency, concurrency_policy::replace);
+    EXPECT_EQ(a.endpoint, "http://127.0.0.1:7480");
+    EXPECT_TRUE(a.path_style);
+    EXPECT_EQ(a.lock.dynamodb_table, "locks");
+    const auto& b = r.config->environments.at(1);
+    EXPECT_TRUE(b.schedules.empty());                 // an explicit empty list: on demand only
+    EXPECT_FALSE(b.lock.dynamodb_table.has_value());  // its own lock section replaced the default
+    EXPECT_TRUE(b.lock.lockfile);
+}
+
+TEST(ConfigLoad, EnvironmentsKeepFileOrder) {
+    const auto r = load_string(
+        "environments:\n"
+        "  zulu: { bucket: tf-state, key: z }\n"
+        "  alpha: { bucket: tf-state, key: a }\n"
+        "  mike: { bucket: tf-state, key: m }\n",
+        "o.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    ASSERT_EQ(r.config->environments.size(), 3u);
+    EXPECT_EQ(r.config->environments[0].name, "zulu");
+    EXPECT_EQ(r.config->environments[1].name, "alpha");
+    EXPECT_EQ(r.config->environments[2].name, "mike");
+    EXPECT_EQ(r.config->environments[1].where.line, 3);
+}
+
+TEST(ConfigLoad, UnreadableFileIsOneDiagnosticWithoutPosition) {
+    const auto r = load_file("/nonexistent/tfsnapd.yaml");
+    ASSERT_FALSE(r.ok());
+    ASSERT_EQ(r.diagnostics.size(), 1u);
+    EXPECT_EQ(r.diagnostics[0].line, 0);
+    EXPECT_EQ(r.error(), errc::unreadable);
+    EXPECT_EQ(format(r.diagnostics[0]),
+              "/nonexistent/tfsnapd.yaml: error: cannot read the file: No such file or directory; check the "
+              "path and its permissions");
+}
+
+TEST(ConfigLoad, ErrorCodeCategory) {
+    const boost::system::error_code ec = errc::invalid;
+    EXPECT_STREQ(ec.category().name(), "tfsnap.config");
+}
+
+}  // namespace
