@@ -135,6 +135,23 @@ public:
     }
 
     // A map of user-chosen names (environments); duplicates are reported.
+    // A sub-section `key` of `map` that is present and a map with only `allowed` keys: its node and
+    // YAML path. nullopt when it is absent, or is not a map (which is reported).
+    struct section {
+        YAML::Node node;
+        std::string path;
+    };
+    std::optional<section> open_section(const YAML::Node& map, std::string_view key, const std::string& path,
+                                        keys allowed) {
+        const YAML::Node n = map[std::string(key)];
+        if (!is_set(n))
+            return std::nullopt;
+        std::string p = join(path, key);
+        if (!expect_map(n, p, allowed))
+            return std::nullopt;
+        return section{n, std::move(p)};
+    }
+
     // Reports a missing required key, unless a typo of it was already reported (one mistake,
     // one message).
     void report_missing(const YAML::Node& at, const std::string& path, std::string_view key,
@@ -270,12 +287,13 @@ public:
     // ---------------------------------------------------------------- sections
 
     void read_retention(const YAML::Node& map, const std::string& path, retention_policy& out) {
-        const YAML::Node n = map["retention"];
-        if (!is_set(n))
+        const auto sec =
+            open_section(map, "retention", path,
+                         {"keep_last", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"});
+        if (!sec)
             return;
-        const std::string p = join(path, "retention");
-        if (!expect_map(n, p, {"keep_last", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"}))
-            return;
+        const YAML::Node& n = sec->node;
+        const std::string& p = sec->path;
         retention_policy r;
         r.keep_last = count_at(n, "keep_last", p);
         r.keep_daily = count_at(n, "keep_daily", p);
@@ -286,15 +304,13 @@ public:
     }
 
     std::optional<credentials_config> read_credentials(const YAML::Node& map, const std::string& path) {
-        const YAML::Node n = map["credentials"];
-        if (!is_set(n))
+        const auto sec = open_section(map, "credentials", path,
+                                      {"profile", "role_arn", "role_session_name", "external_id",
+                                       "web_identity_token_file", "systemd_credential"});
+        if (!sec)
             return std::nullopt;
-        const std::string p = join(path, "credentials");
-        if (!expect_map(n, p,
-                        {"profile", "role_arn", "role_session_name", "external_id", "web_identity_token_file",
-                         "systemd_credential"})) {
-            return std::nullopt;
-        }
+        const YAML::Node& n = sec->node;
+        const std::string& p = sec->path;
         credentials_config c;
         c.profile = string_at(n, "profile", p, "default");
         c.role_arn = string_at(n, "role_arn", p, "arn:aws:iam::123456789012:role/tfsnap");
@@ -326,12 +342,11 @@ public:
     }
 
     std::optional<lock_config> read_lock(const YAML::Node& map, const std::string& path) {
-        const YAML::Node n = map["lock"];
-        if (!is_set(n))
+        const auto sec = open_section(map, "lock", path, {"dynamodb_table", "lockfile"});
+        if (!sec)
             return std::nullopt;
-        const std::string p = join(path, "lock");
-        if (!expect_map(n, p, {"dynamodb_table", "lockfile"}))
-            return std::nullopt;
+        const YAML::Node& n = sec->node;
+        const std::string& p = sec->path;
         lock_config l;
         l.dynamodb_table = string_at(n, "dynamodb_table", p, "terraform-locks");
         l.lockfile = bool_at(n, "lockfile", p).value_or(false);
@@ -344,12 +359,11 @@ public:
     }
 
     std::optional<copy_config> read_copy(const YAML::Node& map, const std::string& path) {
-        const YAML::Node n = map["copy"];
-        if (!is_set(n))
+        const auto sec = open_section(map, "copy", path, {"mode", "bucket", "prefix", "key_file"});
+        if (!sec)
             return std::nullopt;
-        const std::string p = join(path, "copy");
-        if (!expect_map(n, p, {"mode", "bucket", "prefix", "key_file"}))
-            return std::nullopt;
+        const YAML::Node& n = sec->node;
+        const std::string& p = sec->path;
         copy_config c;
         const auto mode = enum_at<copy_mode>(n, "mode", p,
                                              {{"server-side", copy_mode::server_side},
