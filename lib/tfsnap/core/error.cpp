@@ -18,8 +18,35 @@ const char* describe(errc e) noexcept {
     return "unknown tfsnap.core error";
 }
 
+traits traits_of(errc e) noexcept {
+    return {.transient = e == errc::timeout, .not_processed = false};
+}
+
 const boost::system::error_category& core_category() noexcept {
-    static const enum_category<errc> category{"tfsnap.core", &describe};
+    static const enum_category<errc> category{"tfsnap.core", &describe, &traits_of};
+    return category;
+}
+
+namespace {
+
+class condition_category_impl final : public boost::system::error_category {
+public:
+    const char* name() const noexcept override { return "tfsnap.condition"; }
+    std::string message(int ev) const override {
+        switch (static_cast<condition>(ev)) {
+            case condition::transient:
+                return "transient failure; a retry may succeed";
+            case condition::not_processed:
+                return "the request was not processed; a retry is safe";
+        }
+        return "unknown tfsnap condition";
+    }
+};
+
+}  // namespace
+
+const boost::system::error_category& condition_category() noexcept {
+    static const condition_category_impl category;
     return category;
 }
 

@@ -34,3 +34,19 @@ TEST(CoreError, CodesCompareByCategory) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CoreCondition, ModuleCodesMapToConditions) {
+    using tfsnap::core::condition;
+    const boost::system::error_code timeout = errc::timeout;
+    const boost::system::error_code not_found = errc::not_found;
+    EXPECT_TRUE(timeout == condition::transient);
+    EXPECT_FALSE(timeout == condition::not_processed);
+    EXPECT_FALSE(not_found == condition::transient);
+    EXPECT_FALSE(boost::system::error_code() == condition::transient);
+    const boost::system::error_condition c = condition::not_processed;
+    EXPECT_STREQ(c.category().name(), "tfsnap.condition");
+}
+
+}  // namespace
