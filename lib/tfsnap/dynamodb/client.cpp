@@ -1,0 +1,396 @@
+#include "tfsnap/dynamodb/client.hpp"
+
+#include "tfsnap/crypto/hash.hpp"
+
+#include <boost/crc.hpp>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <charconv>
+
+namespace tfsnap::dynamodb {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using boost::system::error_code;
+using writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+namespace {
+
+constexpr std::size_t reply_limit = 16 * 1024 * 1024;
+constexpr std::size_t message_limit = 512;
+
+void write_value(writer& w, const attribute_value& v) {
+    if (v.type == attribute_value::kind::raw) {
+        w.RawValue(v.value.data(), v.value.size(), rapidjson::kObjectType);
+        return;
+    }
+    w.StartObject();
+    switch (v.type) {
+        case attribute_value::kind::s:
+            w.Key("S");
+            w.String(v.value.data(), static_cast<rapidjson::SizeType>(v.value.size()));
+            break;
+        case attribute_value::kind::n:
+            w.Key("N");
+            w.String(v.value.data(), static_cast<rapidjson::SizeType>(v.value.size()));
+            break;
+        case attribute_value::kind::boolean:
+            w.Key("BOOL");
+            w.Bool(v.value == "true");
+            break;
+        case attribute_value::kind::raw:
+            break;
+    }
+    w.EndObject();
+}
+
+void write_item(writer& w, const item& it) {
+    w.StartObject();
+    for (const auto& [name, value] : it) {
+        w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+        write_value(w, value);
+    }
+    w.EndObject();
+}
+
+void write_expression_maps(writer& w, const expression& a, const expression* b) {
+    std::map<std::string, std::string> names = a.names;
+    item values = a.values;
+    if (b != nullptr) {
+        names.insert(b->names.begin(), b->names.end());
+        values.insert(b->values.begin(), b->values.end());
+    }
+    if (!names.empty()) {
+        w.Key("ExpressionAttributeNames");
+        w.StartObject();
+        for (const auto& [k, v] : names) {
+            w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+            w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+        }
+        w.EndObject();
+    }
+    if (!values.empty()) {
+        w.Key("ExpressionAttributeValues");
+        write_item(w, values);
+    }
+}
+
+std::optional<item> decode_object(const rapidjson::Value& obj) {
+    if (!obj.IsObject()) return std::nullopt;
+    item out;
+    for (const auto& m : obj.GetObject()) {
+        const auto& v = m.value;
+        if (!v.IsObject() || v.MemberCount() != 1) return std::nullopt;
+        const auto& tv = *v.MemberBegin();
+        const std::string_view type(tv.name.GetString(), tv.name.GetStringLength());
+        attribute_value a;
+        if (type == "S" && tv.value.IsString()) {
+            a = attribute_value::string(tv.value.GetString());
+        } else if (type == "N" && tv.value.IsString()) {
+            a = attribute_value::number(tv.value.GetString());
+        } else if (type == "BOOL" && tv.value.IsBool()) {
+            a = attribute_value::boolean(tv.value.GetBool());
+        } else {
+            rapidjson::StringBuffer buf;
+            writer w(buf);
+            v.Accept(w);
+            a = {attribute_value::kind::raw, buf.GetString()};
+        }
+        out.emplace(std::string(m.name.GetString(), m.name.GetStringLength()), std::move(a));
+    }
+    return out;
+}
+
+std::string header(const http::response& r, std::string_view name) {
+    const auto it = r.headers.find(name);
+    return it == r.headers.end() ? std::string() : std::string(it->value());
+}
+
+}  // namespace
+
+namespace json {
+
+std::string encode_item(const item& it) {
+    rapidjson::StringBuffer buf;
+    writer w(buf);
+    write_item(w, it);
+    return buf.GetString();
+}
+
+std::optional<item> decode_item(std::string_view object_json) {
+    rapidjson::Document d;
+    d.Parse(object_json.data(), object_json.size());
+    if (d.HasParseError()) return std::nullopt;
+    return decode_object(d);
+}
+
+}  // namespace json
+
+struct client::call_result {
+    error_code ec;
+    error_info info;
+    std::string body;
+};
+
+client::client(http::client& http, client_config cfg, http::credentials_source credentials,
+               const core::wall_clock& clock, http::random_unit random)
+    : http_(http), cfg_(std::move(cfg)), credentials_(std::move(credentials)), clock_(clock), random_(std::move(random)) {
+    const std::string endpoint = cfg_.endpoint.value_or("https://dynamodb." + cfg_.region + ".amazonaws.com");
+    if (auto u = http::parse_url(endpoint)) {
+        base_ = *u;
+        base_ok_ = base_.path.find('?') == std::string::npos;
+    }
+}
+
+asio::awaitable<client::call_result> client::execute(const char* operation, const std::string& table,
+                                                     std::string body, bool idempotent) {
+    call_result out;
+    out.info.operation = operation;
+    out.info.table = table;
+    if (!base_ok_) {
+        out.ec = http::errc::invalid_url;
+        out.info.detail = "invalid DynamoDB endpoint";
+        co_return out;
+    }
+    const std::string payload_hash = crypto::sha256_hex(body);
+    http::string_sink sink(reply_limit);
+
+    auto attempt = [&]() -> asio::awaitable<error_code> {
+        out.info.http_status = 0;
+        out.info.type.clear();
+        out.info.message.clear();
+        out.info.detail.clear();
+        auto cred = co_await credentials_();
+        if (cred.ec) {
+            out.info.detail = "no credentials to sign with";
+            co_return cred.ec;
+        }
+        http::aws_request req;
+        req.method = bhttp::verb::post;
+        req.origin = base_;
+        req.path = base_.path.empty() ? "/" : base_.path;
+        req.headers = {{"content-type", "application/x-amz-json-1.0"},
+                       {"x-amz-target", std::string("DynamoDB_20120810.") + operation}};
+        req.body = http::body_source::memory(body);
+        req.payload_hash = payload_hash;
+        req.region = cfg_.region;
+        req.service = "dynamodb";
+        req.idempotent = idempotent;
+        auto r = co_await http::send_signed(http_, signer_, cred.creds, clock_, req, sink);
+        if (r.ec) {
+            out.info.detail = r.info.phase + ": " + r.info.detail;
+            co_return r.ec;
+        }
+        out.info.http_status = r.res.status;
+        out.info.request_id = header(r.res, "x-amzn-requestid");
+        if (const auto crc = header(r.res, "x-amz-crc32"); !crc.empty()) {
+            boost::crc_32_type sum;
+            sum.process_bytes(sink.data().data(), sink.data().size());
+            std::uint32_t expected = 0;
+            const auto [end, pec] = std::from_chars(crc.data(), crc.data() + crc.size(), expected);
+            if (pec != std::errc{} || end != crc.data() + crc.size() || expected != sum.checksum()) {
+                out.info.detail = "x-amz-crc32 does not match the body";
+                co_return errc::checksum_mismatch;
+            }
+        }
+        if (r.res.status == 200) co_return error_code{};
+        rapidjson::Document d;
+        d.Parse(sink.data().data(), sink.data().size());
+        if (!d.HasParseError() && d.IsObject() && d.HasMember("__type") && d["__type"].IsString()) {
+            std::string_view type = d["__type"].GetString();
+            if (const auto hash = type.rfind('#'); hash != std::string_view::npos) type = type.substr(hash + 1);
+            out.info.type = std::string(type);
+            for (const char* key : {"message", "Message"}) {
+                if (d.HasMember(key) && d[key].IsString()) {
+                    out.info.message = std::string(d[key].GetString()).substr(0, message_limit);
+                }
+            }
+            co_return from_type(type, r.res.status);
+        }
+        if (const auto status = http::status_error(r.res.status)) co_return status;
+        co_return errc::other;
+    };
+    const auto outcome = co_await http::with_retries(cfg_.retry, idempotent, random_, attempt);
+    out.ec = outcome.ec;
+    out.body = sink.take();
+    co_return out;
+}
+
+asio::awaitable<op_result> client::create_table(std::string table, std::string hash_key) {
+    rapidjson::StringBuffer buf;
+    writer w(buf);
+    w.StartObject();
+    w.Key("TableName");
+    w.String(table.c_str());
+    w.Key("AttributeDefinitions");
+    w.StartArray();
+    w.StartObject();
+    w.Key("AttributeName");
+    w.String(hash_key.c_str());
+    w.Key("AttributeType");
+    w.String("S");
+    w.EndObject();
+    w.EndArray();
+    w.Key("KeySchema");
+    w.StartArray();
+    w.StartObject();
+    w.Key("AttributeName");
+    w.String(hash_key.c_str());
+    w.Key("KeyType");
+    w.String("HASH");
+    w.EndObject();
+    w.EndArray();
+    w.Key("BillingMode");
+    w.String("PAY_PER_REQUEST");
+    w.EndObject();
+    auto r = co_await execute("CreateTable", table, buf.GetString(), false);
+    co_return op_result{r.ec, std::move(r.info)};
+}
+
+asio::awaitable<describe_table_result> client::describe_table(std::string table) {
+    rapidjson::StringBuffer buf;
+    writer w(buf);
+    w.StartObject();
+    w.Key("TableName");
+    w.String(table.c_str());
+    w.EndObject();
+    auto r = co_await execute("DescribeTable", table, buf.GetString(), true);
+    describe_table_result out;
+    out.ec = r.ec;
+    out.info = std::move(r.info);
+    if (r.ec) co_return out;
+    rapidjson::Document d;
+    d.Parse(r.body.data(), r.body.size());
+    if (d.HasParseError() || !d.IsObject() || !d.HasMember("Table") || !d["Table"].IsObject()) {
+        out.ec = errc::bad_response;
+        co_return out;
+    }
+    const auto& t = d["Table"];
+    if (t.HasMember("TableStatus") && t["TableStatus"].IsString()) out.status = t["TableStatus"].GetString();
+    if (t.HasMember("KeySchema") && t["KeySchema"].IsArray()) {
+        for (const auto& k : t["KeySchema"].GetArray()) {
+            if (k.IsObject() && k.HasMember("KeyType") && k["KeyType"] == "HASH" && k.HasMember("AttributeName") &&
+                k["AttributeName"].IsString()) {
+                out.hash_key = k["AttributeName"].GetString();
+            }
+        }
+    }
+    co_return out;
+}
+
+asio::awaitable<op_result> client::delete_table(std::string table) {
+    rapidjson::StringBuffer buf;
+    writer w(buf);
+    w.StartObject();
+    w.Key("TableName");
+    w.String(table.c_str());
+    w.EndObject();
+    auto r = co_await execute("DeleteTable", table, buf.GetString(), true);
+    co_return op_result{r.ec, std::move(r.info)};
+}
+
+asio::awaitable<get_item_result> client::get_item(std::string table, item key, bool consistent_read,
+                                                  std::vector<std::string> projection) {
+    rapidjson::StringBuffer buf;
+    writer w(buf);
+    w.StartObject();
+    w.Key("TableName");
+    w.String(table.c_str());
+    w.Key("Key");
+    write_item(w, key);
+    w.Key("ConsistentRead");
+    w.Bool(consistent_read);
+    if (!projection.empty()) {
+        // placeholders, so that reserved words (Info, Path, ...) can be projected
+        std::string text;
+        w.Key("ExpressionAttributeNames");
+        w.StartObject();
+        for (std::size_t i = 0; i < projection.size(); ++i) {
+            const std::string ph = "#p" + std::to_string(i);
+            text += (i ? "," : "") + ph;
+            w.Key(ph.c_str());
+            w.String(projection[i].c_str());
+        }
+        w.EndObject();
+        w.Key("ProjectionExpression");
+        w.String(text.c_str());
+    }
+    w.EndObject();
+    auto r = co_await execute("GetItem", table, buf.GetString(), true);
+    get_item_result out;
+    out.ec = r.ec;
+    out.info = std::move(r.info);
+    if (r.ec) co_return out;
+    rapidjson::Document d;
+    d.Parse(r.body.data(), r.body.size());
+    if (d.HasParseError() || !d.IsObject()) {
+        out.ec = errc::bad_response;
+        co_return out;
+    }
+    if (d.HasMember("Item")) {
+        out.found = decode_object(d["Item"]);
+        if (!out.found) out.ec = errc::bad_response;
+    }
+    co_return out;
+}
+
+asio::awaitable<op_result> client::put_item(std::string table, item value, expression condition) {
+    rapidjson::StringBuffer buf;
+    writer w(buf);
+    w.StartObject();
+    w.Key("TableName");
+    w.String(table.c_str());
+    w.Key("Item");
+    write_item(w, value);
+    if (!condition.text.empty()) {
+        w.Key("ConditionExpression");
+        w.String(condition.text.c_str());
+    }
+    write_expression_maps(w, condition, nullptr);
+    w.EndObject();
+    auto r = co_await execute("PutItem", table, buf.GetString(), condition.text.empty());
+    co_return op_result{r.ec, std::move(r.info)};
+}
+
+asio::awaitable<op_result> client::update_item(std::string table, item key, expression update,
+                                               expression condition) {
+    rapidjson::StringBuffer buf;
+    writer w(buf);
+    w.StartObject();
+    w.Key("TableName");
+    w.String(table.c_str());
+    w.Key("Key");
+    write_item(w, key);
+    w.Key("UpdateExpression");
+    w.String(update.text.c_str());
+    if (!condition.text.empty()) {
+        w.Key("ConditionExpression");
+        w.String(condition.text.c_str());
+    }
+    write_expression_maps(w, update, &condition);
+    w.EndObject();
+    auto r = co_await execute("UpdateItem", table, buf.GetString(), condition.text.empty());
+    co_return op_result{r.ec, std::move(r.info)};
+}
+
+asio::awaitable<op_result> client::delete_item(std::string table, item key, expression condition) {
+    rapidjson::StringBuffer buf;
+    writer w(buf);
+    w.StartObject();
+    w.Key("TableName");
+    w.String(table.c_str());
+    w.Key("Key");
+    write_item(w, key);
+    if (!condition.text.empty()) {
+        w.Key("ConditionExpression");
+        w.String(condition.text.c_str());
+    }
+    write_expression_maps(w, condition, nullptr);
+    w.EndObject();
+    auto r = co_await execute("DeleteItem", table, buf.GetString(), condition.text.empty());
+    co_return op_result{r.ec, std::move(r.info)};
+}
+
+}  // namespace tfsnap::dynamodb

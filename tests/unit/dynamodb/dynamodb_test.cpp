@@ -1,0 +1,62 @@
+#include "tfsnap/dynamodb/client.hpp"
+#include "tfsnap/http/retry.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace tfsnap::dynamodb;
+
+TEST(DynamoDbJson, ItemsRoundTrip) {
+    const item it{{"LockID", attribute_value::string("bucket/env/terraform.tfstate")},
+                  {"Info", attribute_value::string(R"({"ID":"x","Who":"a@b"})")},
+                  {"Count", attribute_value::number("42")},
+                  {"Held", attribute_value::boolean(true)}};
+    const auto text = json::encode_item(it);
+    EXPECT_EQ(text,
+              R"({"Count":{"N":"42"},"Held":{"BOOL":true},"Info":{"S":"{\"ID\":\"x\",\"Who\":\"a@b\"}"},)"
+              R"("LockID":{"S":"bucket/env/terraform.tfstate"}})");
+    const auto back = json::decode_item(text);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, it);
+}
+
+TEST(DynamoDbJson, OtherAttributeTypesAreKeptRaw) {
+    const auto it = json::decode_item(R"({"Tags":{"SS":["a","b"]},"LockID":{"S":"k"}})");
+    ASSERT_TRUE(it);
+    EXPECT_EQ(it->at("Tags").type, attribute_value::kind::raw);
+    EXPECT_EQ(it->at("Tags").value, R"({"SS":["a","b"]})");
+    EXPECT_EQ(json::encode_item(*it), R"({"LockID":{"S":"k"},"Tags":{"SS":["a","b"]}})");
+}
+
+TEST(DynamoDbJson, MalformedItemsAreRejected) {
+    EXPECT_FALSE(json::decode_item("not json"));
+    EXPECT_FALSE(json::decode_item(R"(["a"])"));
+    EXPECT_FALSE(json::decode_item(R"({"A":"plain string"})"));
+    EXPECT_FALSE(json::decode_item(R"({"A":{"S":"x","N":"1"}})"));
+}
+
+TEST(DynamoDbErrors, TypesMapToCodesAndRetryClasses) {
+    EXPECT_EQ(from_type("com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException", 400),
+              errc::conditional_check_failed);
+    EXPECT_EQ(from_type("ConditionalCheckFailedException", 400), errc::conditional_check_failed);
+    EXPECT_EQ(from_type("com.amazonaws.dynamodb.v20120810#ResourceNotFoundException", 400),
+              errc::resource_not_found);
+    EXPECT_EQ(from_type("com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException", 400),
+              errc::throttled);
+    EXPECT_EQ(from_type("ThrottlingException", 400), errc::throttled);
+    EXPECT_EQ(from_type("com.amazon.coral.service#UnrecognizedClientException", 400), errc::bad_credentials);
+    EXPECT_EQ(from_type("SomethingNew", 500), errc::internal_error);
+    EXPECT_EQ(from_type("SomethingNew", 400), errc::other);
+
+    using tfsnap::http::is_retryable;
+    // throttling wrote nothing: even a conditional (non-idempotent) write may be retried
+    EXPECT_TRUE(is_retryable(errc::throttled, false));
+    EXPECT_TRUE(is_retryable(errc::internal_error, true));
+    EXPECT_FALSE(is_retryable(errc::internal_error, false));
+    EXPECT_FALSE(is_retryable(errc::conditional_check_failed, true));
+    EXPECT_FALSE(is_retryable(errc::validation, true));
+    EXPECT_TRUE(is_retryable(errc::checksum_mismatch, true));
+}
+
+}  // namespace
