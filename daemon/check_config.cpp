@@ -79,6 +79,8 @@ void describe_config(std::ostream& out, const config::daemon_config& cfg) {
         out << "\n";
         if (e.dynamodb_endpoint)
             out << "  dynamodb:  " << *e.dynamodb_endpoint << "\n";
+        out << "  tls:       verified against "
+            << (e.ca_file ? *e.ca_file : std::string("the system CA store")) << "\n";
         out << "  locks:     " << describe_locks(e) << "\n";
         out << "  copy:      " << describe_copy(e.copy) << "\n";
         if (e.terraform_dir)

@@ -90,6 +90,7 @@ struct environment {
     std::optional<std::string> endpoint;           // S3-compatible stores; null means AWS
     std::optional<std::string> dynamodb_endpoint;  // custom DynamoDB endpoint
     bool path_style = false;
+    std::optional<std::string> ca_file;  // PEM bundle for TLS; unset: the system store
     credentials_config credentials;
     lock_config lock;
     std::vector<schedule> schedules;  // empty: backed up on demand only

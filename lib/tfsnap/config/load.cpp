@@ -73,7 +73,7 @@ bool is_set(const YAML::Node& n) {
 
 // Partial settings, as written in `defaults` or in one environment, before merging.
 struct connection_settings {
-    std::optional<std::string> region, endpoint, dynamodb_endpoint;
+    std::optional<std::string> region, endpoint, dynamodb_endpoint, ca_file;
     std::optional<bool> path_style;
     std::optional<credentials_config> credentials;
     std::optional<lock_config> lock;
@@ -415,6 +415,7 @@ public:
             (std::string_view(k) == "endpoint" ? s.endpoint : s.dynamodb_endpoint) = std::move(v);
         }
         s.path_style = bool_at(map, "path_style", path);
+        s.ca_file = absolute_path_at(map, "ca_file", path, "/etc/ssl/certs/ca-certificates.crt");
         s.credentials = read_credentials(map, path);
         s.lock = read_lock(map, path);
         s.copy = read_copy(map, path);
@@ -525,7 +526,7 @@ public:
                    "use 1-64 of A-Z a-z 0-9 . _ - (not . or ..), such as prod-eu");
         }
         if (!expect_map(n, p,
-                        {"bucket", "key", "region", "endpoint", "dynamodb_endpoint", "path_style",
+                        {"bucket", "key", "region", "endpoint", "dynamodb_endpoint", "path_style", "ca_file",
                          "credentials", "lock", "schedules", "retention", "copy", "terraform_dir"})) {
             return std::nullopt;
         }
@@ -560,6 +561,7 @@ public:
         e.endpoint = own.endpoint ? own.endpoint : defaults.endpoint;
         e.dynamodb_endpoint = own.dynamodb_endpoint ? own.dynamodb_endpoint : defaults.dynamodb_endpoint;
         e.path_style = own.path_style.value_or(defaults.path_style.value_or(false));
+        e.ca_file = own.ca_file ? own.ca_file : defaults.ca_file;
         e.credentials = own.credentials.value_or(defaults.credentials.value_or(credentials_config{}));
         e.lock = own.lock.value_or(defaults.lock.value_or(lock_config{}));
         e.copy = own.copy.value_or(defaults.copy.value_or(copy_config{}));
@@ -596,8 +598,8 @@ public:
         schedule_template base;
         if (const YAML::Node d = root["defaults"];
             is_set(d) && expect_map(d, "defaults",
-                                    {"region", "endpoint", "dynamodb_endpoint", "path_style", "credentials",
-                                     "schedule", "retention", "lock", "copy"})) {
+                                    {"region", "endpoint", "dynamodb_endpoint", "path_style", "ca_file",
+                                     "credentials", "schedule", "retention", "lock", "copy"})) {
             read_connection(d, "defaults", defaults);
             if (const YAML::Node s = d["schedule"];
                 is_set(s) &&

@@ -36,7 +36,7 @@ const bad_case cases[] = {
      "environments.prod.buckt: unknown key \"buckt\"; did you mean \"bucket\"?"},
     {"UnknownKeyNoGuess", with_env("    frobnicate: true\n"), 5, 5,
      "environments.prod.frobnicate: unknown key \"frobnicate\"; valid keys: bucket, key, region, endpoint, "
-     "dynamodb_endpoint, path_style, credentials, lock, schedules, retention, copy, terraform_dir"},
+     "dynamodb_endpoint, path_style, ca_file, credentials, lock, schedules, retention, copy, terraform_dir"},
     {"WrongTypeList", with_env("state_dir: [a, b]\n"), 5, 12,
      "state_dir: expected a string, got a list; write for example \"/var/lib/tfsnap\""},
     {"MissingBucket", "environments:\n  prod:\n    key: prod/terraform.tfstate\n", 2, 3,
@@ -137,6 +137,10 @@ const bad_case cases[] = {
      "the file is empty; start from /usr/share/doc/tfsnap/example.yaml or config/example.yaml"},
     {"NoEnvironments", "state_dir: /var/lib/tfsnap\n", 1, 1,
      "missing key \"environments\"; add environments: with at least one state to protect"},
+    {"RelativeCaFile", with_env("defaults:\n  ca_file: certs/ca.pem\n"), 6, 12,
+     "defaults.ca_file: the path \"certs/ca.pem\" is not absolute; write a path that starts with '/', such "
+     "as "
+     "\"/etc/ssl/certs/ca-certificates.crt\""},
     {"RelativeTerraformDir", with_env("    terraform_dir: infra/prod\n"), 5, 20,
      "environments.prod.terraform_dir: the path \"infra/prod\" is not absolute; write a path that starts "
      "with '/', "

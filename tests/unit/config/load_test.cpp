@@ -84,6 +84,7 @@ TEST(ConfigLoad, DefaultScheduleAppliesWithoutAList) {
         "defaults:\n"
         "  endpoint: http://127.0.0.1:7480\n"
         "  path_style: true\n"
+        "  ca_file: /etc/tfsnap/ca.pem\n"
         "  schedule: { cron: \"@daily\", timezone: Asia/Kathmandu, jitter: 1h30m, concurrency: replace }\n"
         "  lock: { dynamodb_table: locks }\n"
         "environments:\n"
@@ -100,6 +101,7 @@ TEST(ConfigLoad, DefaultScheduleAppliesWithoutAList) {
     EXPECT_EQ(a.schedules[0].concurrency, concurrency_policy::replace);
     EXPECT_EQ(a.endpoint, "http://127.0.0.1:7480");
     EXPECT_TRUE(a.path_style);
+    EXPECT_EQ(a.ca_file, "/etc/tfsnap/ca.pem");
     EXPECT_EQ(a.lock.dynamodb_table, "locks");
     const auto& b = r.config->environments.at(1);
     EXPECT_TRUE(b.schedules.empty());                 // an explicit empty list: on demand only
