@@ -1,5 +1,8 @@
 #include "tfsnap/aws/error.hpp"
 
+#include <array>
+#include <utility>
+
 namespace tfsnap::aws {
 
 const char* describe(errc e) noexcept {
@@ -24,6 +27,10 @@ const char* describe(errc e) noexcept {
             return "credentials file cannot be read";
         case errc::sts_error:
             return "AWS STS returned an error";
+        case errc::sts_throttled:
+            return "AWS STS throttled the request";
+        case errc::sts_unavailable:
+            return "AWS STS is temporarily unavailable";
         case errc::imds_unavailable:
             return "EC2 instance metadata service unavailable";
         case errc::ecs_unavailable:
@@ -38,9 +45,48 @@ const char* describe(errc e) noexcept {
     return "unknown tfsnap.aws error";
 }
 
+core::traits traits_of(errc e) noexcept {
+    switch (e) {
+        case errc::sts_throttled:
+            return {.transient = true, .not_processed = true};  // refused before any work
+        case errc::imds_unavailable:
+        case errc::ecs_unavailable:
+        case errc::sts_unavailable:
+            return {.transient = true, .not_processed = false};
+        default:
+            return {};
+    }
+}
+
 const boost::system::error_category& aws_category() noexcept {
-    static const core::enum_category<errc> category{"tfsnap.aws", &describe};
+    static const core::enum_category<errc> category{"tfsnap.aws", &describe, &traits_of};
     return category;
+}
+
+errc from_sts_code(std::string_view code, unsigned http_status) noexcept {
+    static constexpr std::array<std::pair<std::string_view, errc>, 6> table{{
+        {"Throttling", errc::sts_throttled},
+        {"ThrottlingException", errc::sts_throttled},
+        {"RequestLimitExceeded", errc::sts_throttled},
+        {"ServiceUnavailable", errc::sts_unavailable},
+        {"InternalFailure", errc::sts_unavailable},
+        {"IDPCommunicationError", errc::sts_unavailable},
+    }};
+    for (const auto& [name, e] : table) {
+        if (code == name)
+            return e;
+    }
+    switch (http_status) {
+        case 429:
+            return errc::sts_throttled;
+        case 500:
+        case 502:
+        case 503:
+        case 504:
+            return errc::sts_unavailable;
+        default:
+            return errc::sts_error;
+    }
 }
 
 std::string sanitise_service_text(std::string_view text, std::size_t max) {

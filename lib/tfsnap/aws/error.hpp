@@ -10,6 +10,12 @@
 //
 // Callers branch on the code (and on `service_code`), never on message text.
 //
+// Retries: the category declares which codes are transient (core::condition::transient, and
+// not_processed for throttling), so `http::is_retryable(ec, idempotent)` classifies these codes
+// like any module's. IMDS and the container endpoint being unreachable, STS throttling and STS
+// failing on its side are transient; every other code is permanent. Which STS error codes are
+// which: `from_sts_code`.
+//
 // Thread safety: the category is an immutable singleton.
 
 #include "tfsnap/core/error.hpp"
@@ -30,20 +36,34 @@ enum class errc {
     invalid_credentials_file,  // syntax error in a credentials/config/systemd credential file
     invalid_credential_name,   // a systemd credential name that is not a single safe path component
     file_unreadable,           // a file exists (or must exist) but cannot be read
-    sts_error,                 // STS answered with an error; service_code holds its <Code>
+    sts_error,                 // STS refused the request for good; service_code holds its <Code>
     imds_unavailable,          // the EC2 instance metadata service cannot give credentials
     ecs_unavailable,           // the container credentials endpoint cannot give credentials
     invalid_endpoint,          // an endpoint URL that is malformed or not allowed
     invalid_response,          // a service answered with a document we cannot use
     expired,                   // a source returned credentials that have already expired
+    sts_throttled,             // STS throttled the request (Throttling, ...); service_code holds its <Code>
+    sts_unavailable,           // STS (or the identity provider it asked) failed on its side; transient
 };
 
 const char* describe(errc e) noexcept;
+core::traits traits_of(errc e) noexcept;
 const boost::system::error_category& aws_category() noexcept;
 
 inline boost::system::error_code make_error_code(errc e) noexcept {
     return {static_cast<int>(e), aws_category()};
 }
+
+// The code for an STS error reply, from its <Code> (never from its message), else from the HTTP
+// status:
+// - sts_throttled: Throttling, ThrottlingException, RequestLimitExceeded (STS API Reference,
+//   "Common Errors"; the query protocol answers them with HTTP 400); otherwise HTTP 429;
+// - sts_unavailable: ServiceUnavailable, InternalFailure ("Common Errors"), IDPCommunicationError
+//   (AssumeRoleWithWebIdentity: "often a transient error"); otherwise HTTP 500, 502, 503 or 504,
+//   which also covers a proxy's error page that has no <Code>;
+// - sts_error: everything else (AccessDenied, InvalidIdentityToken, ExpiredTokenException, ...).
+// `http_status` 0 means unknown (an error document inside a 200 reply).
+errc from_sts_code(std::string_view code, unsigned http_status) noexcept;
 
 // Where and why a provider failed. Every field is optional; empty means "does not apply".
 struct error_info {

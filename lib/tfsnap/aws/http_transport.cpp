@@ -32,13 +32,14 @@ asio::awaitable<http_result> exchange(http::client& client, http_call call) {
         co_return out;
     }
     req.target = u->path;
-    for (const auto& [k, v] : call.headers) req.headers.insert(k, v);
+    for (const auto& [k, v] : call.headers)
+        req.headers.insert(k, v);
     req.body = http::body_source::memory(call.body);
     http::string_sink sink(reply_limit);
 
     asio::steady_timer timer(co_await asio::this_coro::executor, call.timeout);
-    auto done = co_await (client.send(*u, req, sink) ||
-                          timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    auto done =
+        co_await (client.send(*u, req, sink) || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
     if (done.index() == 1) {
         out.ec = http::errc::timeout;
         co_return out;
@@ -51,7 +52,8 @@ asio::awaitable<http_result> exchange(http::client& client, http_call call) {
     out.reply.status = r.res.status;
     for (const auto& f : r.res.headers) {
         std::string name(f.name_string());
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (auto& c : name)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         out.reply.headers.emplace_back(std::move(name), std::string(f.value()));
     }
     out.reply.body = sink.take();

@@ -198,7 +198,7 @@ std::optional<sts_error_document> parse_sts_error(std::string_view xml) {
 parsed_credentials parse_sts_credentials(std::string_view xml, std::string_view action) {
     if (auto e = parse_sts_error(xml)) {
         parsed_credentials r;
-        r.ec = errc::sts_error;
+        r.ec = from_sts_code(e->code, 0);
         r.error.provider = "sts";
         r.error.service_code = std::move(e->code);
         r.error.service_message = std::move(e->message);

@@ -56,7 +56,8 @@ struct container_error {
 std::optional<container_error> parse_container_error(std::string_view json);
 
 // `action` is "AssumeRole" or "AssumeRoleWithWebIdentity": the root must be <{action}Response>.
-// An <ErrorResponse> gives errc::sts_error with service_code/service_message.
+// An <ErrorResponse> gives errc::sts_error (or sts_throttled / sts_unavailable, see
+// from_sts_code) with service_code/service_message.
 parsed_credentials parse_sts_credentials(std::string_view xml, std::string_view action);
 
 struct sts_error_document {

@@ -118,11 +118,11 @@ parsed_credentials read_sts_reply(const http_result& result, std::string_view ac
         return r;
     }
     if (result.reply.status != 200) {
-        r.ec = errc::sts_error;
         if (auto e = parse_sts_error(result.reply.body)) {
             r.error.service_code = std::move(e->code);
             r.error.service_message = std::move(e->message);
         }
+        r.ec = from_sts_code(r.error.service_code, result.reply.status);
         r.error.message = std::string(action) + " was refused";
     } else {
         r = parse_sts_credentials(result.reply.body, action);

@@ -34,8 +34,9 @@ sts_request make_assume_role_request(const assume_role_params& params, const sig
 sts_request make_web_identity_request(const web_identity_params& params, const core::secret& token,
                                       std::string_view endpoint, std::chrono::milliseconds timeout);
 
-// A transport failure keeps the transport's code; a non-200 status is sts_error (service_code
-// from the error document when there is one); a 200 with an unusable body is invalid_response.
+// A transport failure keeps the transport's code; a non-200 status is sts_error, sts_throttled or
+// sts_unavailable (from_sts_code, error.hpp; service_code from the error document when there is
+// one); a 200 with an unusable body is invalid_response.
 parsed_credentials read_sts_reply(const http_result& result, std::string_view action, std::string_view url);
 
 }  // namespace tfsnap::aws

@@ -163,6 +163,11 @@ TEST(StsResponse, ErrorDocumentKeepsTheCode) {
     EXPECT_EQ(e->type, "Sender");
     EXPECT_EQ(e->code, "AccessDenied");
     EXPECT_EQ(e->request_id, "0e3bd95c-ba7a-11e9-9c52-EXAMPLE");
+
+    const auto throttled =
+        parse_sts_credentials(test::sts_error_xml("Throttling", "Rate exceeded"), "AssumeRole");
+    EXPECT_EQ(throttled.ec, errc::sts_throttled);
+    EXPECT_EQ(throttled.error.service_code, "Throttling");
 }
 
 TEST(StsResponse, MissingFields) {

@@ -129,7 +129,7 @@ TEST_F(Sts, ServerErrorWithoutDocumentAndTransportFailure) {
     params.role_arn = "arn:aws:iam::1:role/r";
     const auto ctx = make_context_ptr();
     auto r = get(make_assume_role_provider(ctx, make_static_provider(base_credentials(false), "x"), params));
-    EXPECT_EQ(r.ec, errc::sts_error);
+    EXPECT_EQ(r.ec, errc::sts_unavailable) << "a 5xx without a document is the server's failure";
     EXPECT_EQ(r.error.http_status, 503u);
     EXPECT_TRUE(r.error.service_code.empty());
 
@@ -216,6 +216,33 @@ TEST_F(Sts, WebIdentityErrors) {
     EXPECT_EQ(r.error.provider, "web-identity");
     EXPECT_EQ(r.error.http_status, 400u);
     EXPECT_EQ(format(r.ec, r.error).find("SECRET-TOKEN"), std::string::npos);
+}
+
+TEST_F(Sts, ThrottlingAndServerFaultsAreTransientCodes) {
+    assume_role_params params;
+    params.role_arn = "arn:aws:iam::1:role/r";
+    const auto ctx = make_context_ptr();
+    const auto p = make_assume_role_provider(ctx, make_static_provider(base_credentials(false), "x"), params);
+
+    net.handler = [](const http_call&) { return reply(400, sts_error_xml("Throttling", "Rate exceeded")); };
+    auto r = get(p);
+    EXPECT_EQ(r.ec, errc::sts_throttled);
+    EXPECT_EQ(r.error.service_code, "Throttling");
+    EXPECT_EQ(r.error.service_message, "Rate exceeded");
+    EXPECT_EQ(r.error.http_status, 400u);
+
+    net.handler = [](const http_call&) { return reply(500, sts_error_xml("InternalFailure", "try again")); };
+    r = get(p);
+    EXPECT_EQ(r.ec, errc::sts_unavailable);
+    EXPECT_EQ(r.error.service_code, "InternalFailure");
+
+    // the message is never looked at: a permanent code stays permanent whatever it says
+    net.handler = [](const http_call&) {
+        return reply(403, sts_error_xml("AccessDenied", "Throttling ServiceUnavailable"));
+    };
+    r = get(p);
+    EXPECT_EQ(r.ec, errc::sts_error);
+    EXPECT_EQ(net.calls().size(), 3u) << "the provider itself never retries STS";
 }
 
 }  // namespace
