@@ -2,10 +2,10 @@
 
 #include "tfsnap/crypto/hash.hpp"
 
-#include <boost/crc.hpp>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <boost/crc.hpp>
 
 #include <charconv>
 
@@ -77,12 +77,36 @@ void write_expression_maps(writer& w, const expression& a, const expression* b) 
     }
 }
 
+// {"TableName": table, ...what `fill` writes...}
+template <class Fill>
+std::string request_body(const std::string& table, Fill fill) {
+    rapidjson::StringBuffer buf;
+    writer w(buf);
+    w.StartObject();
+    w.Key("TableName");
+    w.String(table.data(), static_cast<rapidjson::SizeType>(table.size()));
+    fill(w);
+    w.EndObject();
+    return buf.GetString();
+}
+
+// ConditionExpression (when there is one) and the placeholders of `condition` and `update`.
+void write_condition(writer& w, const expression& condition, const expression* update) {
+    if (!condition.text.empty()) {
+        w.Key("ConditionExpression");
+        w.String(condition.text.c_str());
+    }
+    write_expression_maps(w, condition, update);
+}
+
 std::optional<item> decode_object(const rapidjson::Value& obj) {
-    if (!obj.IsObject()) return std::nullopt;
+    if (!obj.IsObject())
+        return std::nullopt;
     item out;
     for (const auto& m : obj.GetObject()) {
         const auto& v = m.value;
-        if (!v.IsObject() || v.MemberCount() != 1) return std::nullopt;
+        if (!v.IsObject() || v.MemberCount() != 1)
+            return std::nullopt;
         const auto& tv = *v.MemberBegin();
         const std::string_view type(tv.name.GetString(), tv.name.GetStringLength());
         attribute_value a;
@@ -122,7 +146,8 @@ std::string encode_item(const item& it) {
 std::optional<item> decode_item(std::string_view object_json) {
     rapidjson::Document d;
     d.Parse(object_json.data(), object_json.size());
-    if (d.HasParseError()) return std::nullopt;
+    if (d.HasParseError())
+        return std::nullopt;
     return decode_object(d);
 }
 
@@ -136,7 +161,11 @@ struct client::call_result {
 
 client::client(http::client& http, client_config cfg, http::credentials_source credentials,
                const core::wall_clock& clock, http::random_unit random)
-    : http_(http), cfg_(std::move(cfg)), credentials_(std::move(credentials)), clock_(clock), random_(std::move(random)) {
+    : http_(http),
+      cfg_(std::move(cfg)),
+      credentials_(std::move(credentials)),
+      clock_(clock),
+      random_(std::move(random)) {
     const std::string endpoint = cfg_.endpoint.value_or("https://dynamodb." + cfg_.region + ".amazonaws.com");
     if (auto u = http::parse_url(endpoint)) {
         base_ = *u;
@@ -195,12 +224,14 @@ asio::awaitable<client::call_result> client::execute(const char* operation, cons
                 co_return errc::checksum_mismatch;
             }
         }
-        if (r.res.status == 200) co_return error_code{};
+        if (r.res.status == 200)
+            co_return error_code{};
         rapidjson::Document d;
         d.Parse(sink.data().data(), sink.data().size());
         if (!d.HasParseError() && d.IsObject() && d.HasMember("__type") && d["__type"].IsString()) {
             std::string_view type = d["__type"].GetString();
-            if (const auto hash = type.rfind('#'); hash != std::string_view::npos) type = type.substr(hash + 1);
+            if (const auto hash = type.rfind('#'); hash != std::string_view::npos)
+                type = type.substr(hash + 1);
             out.info.type = std::string(type);
             for (const char* key : {"message", "Message"}) {
                 if (d.HasMember(key) && d[key].IsString()) {
@@ -209,7 +240,8 @@ asio::awaitable<client::call_result> client::execute(const char* operation, cons
             }
             co_return from_type(type, r.res.status);
         }
-        if (const auto status = http::status_error(r.res.status)) co_return status;
+        if (const auto status = http::status_error(r.res.status))
+            co_return status;
         co_return errc::other;
     };
     const auto outcome = co_await http::with_retries(cfg_.retry, idempotent, random_, attempt);
@@ -219,48 +251,39 @@ asio::awaitable<client::call_result> client::execute(const char* operation, cons
 }
 
 asio::awaitable<op_result> client::create_table(std::string table, std::string hash_key) {
-    rapidjson::StringBuffer buf;
-    writer w(buf);
-    w.StartObject();
-    w.Key("TableName");
-    w.String(table.c_str());
-    w.Key("AttributeDefinitions");
-    w.StartArray();
-    w.StartObject();
-    w.Key("AttributeName");
-    w.String(hash_key.c_str());
-    w.Key("AttributeType");
-    w.String("S");
-    w.EndObject();
-    w.EndArray();
-    w.Key("KeySchema");
-    w.StartArray();
-    w.StartObject();
-    w.Key("AttributeName");
-    w.String(hash_key.c_str());
-    w.Key("KeyType");
-    w.String("HASH");
-    w.EndObject();
-    w.EndArray();
-    w.Key("BillingMode");
-    w.String("PAY_PER_REQUEST");
-    w.EndObject();
-    auto r = co_await execute("CreateTable", table, buf.GetString(), false);
+    const auto body = request_body(table, [&](writer& w) {
+        w.Key("AttributeDefinitions");
+        w.StartArray();
+        w.StartObject();
+        w.Key("AttributeName");
+        w.String(hash_key.c_str());
+        w.Key("AttributeType");
+        w.String("S");
+        w.EndObject();
+        w.EndArray();
+        w.Key("KeySchema");
+        w.StartArray();
+        w.StartObject();
+        w.Key("AttributeName");
+        w.String(hash_key.c_str());
+        w.Key("KeyType");
+        w.String("HASH");
+        w.EndObject();
+        w.EndArray();
+        w.Key("BillingMode");
+        w.String("PAY_PER_REQUEST");
+    });
+    auto r = co_await execute("CreateTable", table, body, false);
     co_return op_result{r.ec, std::move(r.info)};
 }
 
 asio::awaitable<describe_table_result> client::describe_table(std::string table) {
-    rapidjson::StringBuffer buf;
-    writer w(buf);
-    w.StartObject();
-    w.Key("TableName");
-    w.String(table.c_str());
-    w.EndObject();
-    auto r = co_await execute("DescribeTable", table, buf.GetString(), true);
+    auto r = co_await execute("DescribeTable", table, request_body(table, [](writer&) {}), true);
     describe_table_result out;
     out.ec = r.ec;
     out.info = std::move(r.info);
-    if (r.ec) co_return out;
+    if (r.ec)
+        co_return out;
     rapidjson::Document d;
     d.Parse(r.body.data(), r.body.size());
     if (d.HasParseError() || !d.IsObject() || !d.HasMember("Table") || !d["Table"].IsObject()) {
@@ -268,11 +291,12 @@ asio::awaitable<describe_table_result> client::describe_table(std::string table)
         co_return out;
     }
     const auto& t = d["Table"];
-    if (t.HasMember("TableStatus") && t["TableStatus"].IsString()) out.status = t["TableStatus"].GetString();
+    if (t.HasMember("TableStatus") && t["TableStatus"].IsString())
+        out.status = t["TableStatus"].GetString();
     if (t.HasMember("KeySchema") && t["KeySchema"].IsArray()) {
         for (const auto& k : t["KeySchema"].GetArray()) {
-            if (k.IsObject() && k.HasMember("KeyType") && k["KeyType"] == "HASH" && k.HasMember("AttributeName") &&
-                k["AttributeName"].IsString()) {
+            if (k.IsObject() && k.HasMember("KeyType") && k["KeyType"] == "HASH" &&
+                k.HasMember("AttributeName") && k["AttributeName"].IsString()) {
                 out.hash_key = k["AttributeName"].GetString();
             }
         }
@@ -281,48 +305,39 @@ asio::awaitable<describe_table_result> client::describe_table(std::string table)
 }
 
 asio::awaitable<op_result> client::delete_table(std::string table) {
-    rapidjson::StringBuffer buf;
-    writer w(buf);
-    w.StartObject();
-    w.Key("TableName");
-    w.String(table.c_str());
-    w.EndObject();
-    auto r = co_await execute("DeleteTable", table, buf.GetString(), true);
+    auto r = co_await execute("DeleteTable", table, request_body(table, [](writer&) {}), true);
     co_return op_result{r.ec, std::move(r.info)};
 }
 
 asio::awaitable<get_item_result> client::get_item(std::string table, item key, bool consistent_read,
                                                   std::vector<std::string> projection) {
-    rapidjson::StringBuffer buf;
-    writer w(buf);
-    w.StartObject();
-    w.Key("TableName");
-    w.String(table.c_str());
-    w.Key("Key");
-    write_item(w, key);
-    w.Key("ConsistentRead");
-    w.Bool(consistent_read);
-    if (!projection.empty()) {
-        // placeholders, so that reserved words (Info, Path, ...) can be projected
-        std::string text;
-        w.Key("ExpressionAttributeNames");
-        w.StartObject();
-        for (std::size_t i = 0; i < projection.size(); ++i) {
-            const std::string ph = "#p" + std::to_string(i);
-            text += (i ? "," : "") + ph;
-            w.Key(ph.c_str());
-            w.String(projection[i].c_str());
+    const auto body = request_body(table, [&](writer& w) {
+        w.Key("Key");
+        write_item(w, key);
+        w.Key("ConsistentRead");
+        w.Bool(consistent_read);
+        if (!projection.empty()) {
+            // placeholders, so that reserved words (Info, Path, ...) can be projected
+            std::string text;
+            w.Key("ExpressionAttributeNames");
+            w.StartObject();
+            for (std::size_t i = 0; i < projection.size(); ++i) {
+                const std::string ph = "#p" + std::to_string(i);
+                text += (i ? "," : "") + ph;
+                w.Key(ph.c_str());
+                w.String(projection[i].c_str());
+            }
+            w.EndObject();
+            w.Key("ProjectionExpression");
+            w.String(text.c_str());
         }
-        w.EndObject();
-        w.Key("ProjectionExpression");
-        w.String(text.c_str());
-    }
-    w.EndObject();
-    auto r = co_await execute("GetItem", table, buf.GetString(), true);
+    });
+    auto r = co_await execute("GetItem", table, body, true);
     get_item_result out;
     out.ec = r.ec;
     out.info = std::move(r.info);
-    if (r.ec) co_return out;
+    if (r.ec)
+        co_return out;
     rapidjson::Document d;
     d.Parse(r.body.data(), r.body.size());
     if (d.HasParseError() || !d.IsObject()) {
@@ -331,65 +346,42 @@ asio::awaitable<get_item_result> client::get_item(std::string table, item key, b
     }
     if (d.HasMember("Item")) {
         out.found = decode_object(d["Item"]);
-        if (!out.found) out.ec = errc::bad_response;
+        if (!out.found)
+            out.ec = errc::bad_response;
     }
     co_return out;
 }
 
 asio::awaitable<op_result> client::put_item(std::string table, item value, expression condition) {
-    rapidjson::StringBuffer buf;
-    writer w(buf);
-    w.StartObject();
-    w.Key("TableName");
-    w.String(table.c_str());
-    w.Key("Item");
-    write_item(w, value);
-    if (!condition.text.empty()) {
-        w.Key("ConditionExpression");
-        w.String(condition.text.c_str());
-    }
-    write_expression_maps(w, condition, nullptr);
-    w.EndObject();
-    auto r = co_await execute("PutItem", table, buf.GetString(), condition.text.empty());
+    const auto body = request_body(table, [&](writer& w) {
+        w.Key("Item");
+        write_item(w, value);
+        write_condition(w, condition, nullptr);
+    });
+    auto r = co_await execute("PutItem", table, body, condition.text.empty());
     co_return op_result{r.ec, std::move(r.info)};
 }
 
 asio::awaitable<op_result> client::update_item(std::string table, item key, expression update,
                                                expression condition) {
-    rapidjson::StringBuffer buf;
-    writer w(buf);
-    w.StartObject();
-    w.Key("TableName");
-    w.String(table.c_str());
-    w.Key("Key");
-    write_item(w, key);
-    w.Key("UpdateExpression");
-    w.String(update.text.c_str());
-    if (!condition.text.empty()) {
-        w.Key("ConditionExpression");
-        w.String(condition.text.c_str());
-    }
-    write_expression_maps(w, update, &condition);
-    w.EndObject();
-    auto r = co_await execute("UpdateItem", table, buf.GetString(), condition.text.empty());
+    const auto body = request_body(table, [&](writer& w) {
+        w.Key("Key");
+        write_item(w, key);
+        w.Key("UpdateExpression");
+        w.String(update.text.c_str());
+        write_condition(w, condition, &update);
+    });
+    auto r = co_await execute("UpdateItem", table, body, condition.text.empty());
     co_return op_result{r.ec, std::move(r.info)};
 }
 
 asio::awaitable<op_result> client::delete_item(std::string table, item key, expression condition) {
-    rapidjson::StringBuffer buf;
-    writer w(buf);
-    w.StartObject();
-    w.Key("TableName");
-    w.String(table.c_str());
-    w.Key("Key");
-    write_item(w, key);
-    if (!condition.text.empty()) {
-        w.Key("ConditionExpression");
-        w.String(condition.text.c_str());
-    }
-    write_expression_maps(w, condition, nullptr);
-    w.EndObject();
-    auto r = co_await execute("DeleteItem", table, buf.GetString(), condition.text.empty());
+    const auto body = request_body(table, [&](writer& w) {
+        w.Key("Key");
+        write_item(w, key);
+        write_condition(w, condition, nullptr);
+    });
+    auto r = co_await execute("DeleteItem", table, body, condition.text.empty());
     co_return op_result{r.ec, std::move(r.info)};
 }
 

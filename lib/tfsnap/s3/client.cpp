@@ -31,7 +31,8 @@ public:
     explicit routing_sink(http::body_sink& success) : success_(success) {}
     error_code begin() override {
         current_ = &success_;
-        if (auto ec = error_.begin()) return ec;
+        if (auto ec = error_.begin())
+            return ec;
         return success_.begin();
     }
     error_code on_status(unsigned status) override {
@@ -57,8 +58,10 @@ object_info object_from_headers(const http::response& r) {
     object_info o;
     o.version_id = header(r, "x-amz-version-id");
     o.etag = header(r, "etag");
-    if (const auto len = header(r, "content-length"); !len.empty()) o.size = std::stoull(len);
-    if (const auto lm = parse_http_date(header(r, "last-modified"))) o.last_modified = *lm;
+    if (const auto len = header(r, "content-length"); !len.empty())
+        o.size = std::stoull(len);
+    if (const auto lm = parse_http_date(header(r, "last-modified")))
+        o.last_modified = *lm;
     o.sse = header(r, "x-amz-server-side-encryption");
     o.kms_key_id = header(r, "x-amz-server-side-encryption-aws-kms-key-id");
     return o;
@@ -66,15 +69,19 @@ object_info object_from_headers(const http::response& r) {
 
 // A plain MD5 ETag (single-part upload, not SSE-KMS) can be checked against the bytes.
 bool etag_is_md5(const object_info& o) {
-    if (o.sse == "aws:kms" || o.sse == "aws:kms:dsse") return false;
+    if (o.sse == "aws:kms" || o.sse == "aws:kms:dsse")
+        return false;
     std::string_view e = o.etag;
-    if (e.size() == 34 && e.front() == '"' && e.back() == '"') e = e.substr(1, 32);
-    if (e.size() != 32) return false;
+    if (e.size() == 34 && e.front() == '"' && e.back() == '"')
+        e = e.substr(1, 32);
+    if (e.size() != 32)
+        return false;
     return e.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
 std::string bare_etag(std::string_view e) {
-    if (e.size() >= 2 && e.front() == '"' && e.back() == '"') return std::string(e.substr(1, e.size() - 2));
+    if (e.size() >= 2 && e.front() == '"' && e.back() == '"')
+        return std::string(e.substr(1, e.size() - 2));
     return std::string(e);
 }
 
@@ -95,7 +102,8 @@ payload_digests digest(const http::body_source& body) {
             break;
         case http::body_source::kind::file: {
             std::ifstream in(body.path(), std::ios::binary);
-            if (!in) return {http::errc::body_source_failed, {}, {}};
+            if (!in)
+                return {http::errc::body_source_failed, {}, {}};
             std::string buf(1 << 20, '\0');
             while (in) {
                 in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
@@ -103,7 +111,8 @@ payload_digests digest(const http::body_source& body) {
                 sha.update(std::string_view(buf.data(), n));
                 md5.update(std::string_view(buf.data(), n));
             }
-            if (in.bad()) return {http::errc::body_source_failed, {}, {}};
+            if (in.bad())
+                return {http::errc::body_source_failed, {}, {}};
             break;
         }
     }
@@ -134,8 +143,8 @@ struct client::call_result {
     std::string body;
 };
 
-client::client(http::client& http, client_config cfg, credentials_source credentials, const core::wall_clock& clock,
-               http::random_unit random)
+client::client(http::client& http, client_config cfg, credentials_source credentials,
+               const core::wall_clock& clock, http::random_unit random)
     : http_(http),
       cfg_(std::move(cfg)),
       credentials_(std::move(credentials)),
@@ -144,8 +153,10 @@ client::client(http::client& http, client_config cfg, credentials_source credent
     const std::string endpoint = cfg_.endpoint.value_or("https://s3." + cfg_.region + ".amazonaws.com");
     if (auto u = http::parse_url(endpoint)) {
         base_ = *u;
-        if (base_.path.find('?') != std::string::npos) return;
-        while (!base_.path.empty() && base_.path.back() == '/') base_.path.pop_back();
+        if (base_.path.find('?') != std::string::npos)
+            return;
+        while (!base_.path.empty() && base_.path.back() == '/')
+            base_.path.pop_back();
         base_ok_ = true;
     }
 }
@@ -155,7 +166,8 @@ asio::awaitable<client::call_result> client::execute(const call& c) {
     out.info.operation = c.operation;
     out.info.resource = c.bucket + (c.key.empty() ? "" : "/" + c.key);
     for (const auto& [k, v] : c.query) {
-        if (k == "versionId") out.info.resource += "?versionId=" + v;
+        if (k == "versionId")
+            out.info.resource += "?versionId=" + v;
     }
     if (!base_ok_) {
         out.ec = http::errc::invalid_url;
@@ -165,7 +177,8 @@ asio::awaitable<client::call_result> client::execute(const call& c) {
 
     // virtual-hosted unless configured otherwise; dotted names over TLS would not match the
     // *.s3 wildcard certificate
-    const bool path_style = cfg_.path_style || c.bucket.empty() || (base_.tls && c.bucket.find('.') != std::string::npos);
+    const bool path_style =
+        cfg_.path_style || c.bucket.empty() || (base_.tls && c.bucket.find('.') != std::string::npos);
     http::url u = base_;
     std::string path = base_.path;
     if (!c.bucket.empty()) {
@@ -175,8 +188,10 @@ asio::awaitable<client::call_result> client::execute(const call& c) {
             u.host = c.bucket + "." + base_.host;
         }
     }
-    if (!c.key.empty()) path += "/" + sigv4::uri_encode(c.key, false);
-    if (path.empty()) path = "/";
+    if (!c.key.empty())
+        path += "/" + sigv4::uri_encode(c.key, false);
+    if (path.empty())
+        path = "/";
     http::string_sink own_body(xml_body_limit);
     routing_sink sink(c.sink != nullptr ? *c.sink : own_body);
 
@@ -210,7 +225,9 @@ asio::awaitable<client::call_result> client::execute(const call& c) {
         out.info.http_status = r.res.status;
         out.info.request_id = header(r.res, "x-amz-request-id");
         if (r.res.status < 300) {
-            if (c.validate) co_return c.validate(r.res, c.sink == nullptr ? own_body.data() : std::string_view{}, out.info);
+            if (c.validate)
+                co_return c.validate(r.res, c.sink == nullptr ? own_body.data() : std::string_view{},
+                                     out.info);
             co_return error_code{};
         }
         if (header(r.res, "x-amz-delete-marker") == "true" && (r.res.status == 404 || r.res.status == 405)) {
@@ -219,30 +236,37 @@ asio::awaitable<client::call_result> client::execute(const call& c) {
         if (auto doc = parse_error(sink.error_body())) {
             out.info.code = doc->code;
             out.info.message = doc->message.substr(0, message_limit);
-            if (out.info.request_id.empty()) out.info.request_id = doc->request_id;
+            if (out.info.request_id.empty())
+                out.info.request_id = doc->request_id;
             co_return from_code(doc->code, r.res.status);
         }
-        if (const auto s3 = from_code("", r.res.status); s3 != errc::other) co_return s3;
-        co_return http::status_error(r.res.status) ? http::status_error(r.res.status) : error_code(errc::other);
+        if (const auto s3 = from_code("", r.res.status); s3 != errc::other)
+            co_return s3;
+        co_return http::status_error(r.res.status) ? http::status_error(r.res.status)
+                                                   : error_code(errc::other);
     };
     const auto outcome = co_await http::with_retries(cfg_.retry, c.idempotent, random_, attempt);
     out.ec = outcome.ec;
-    if (c.sink == nullptr) out.body = own_body.take();
+    if (c.sink == nullptr)
+        out.body = own_body.take();
     co_return out;
 }
 
-asio::awaitable<head_result> client::head_object(std::string bucket, std::string key, std::string version_id) {
+asio::awaitable<head_result> client::head_object(std::string bucket, std::string key,
+                                                 std::string version_id) {
     call c;
     c.operation = "HeadObject";
     c.method = bhttp::verb::head;
     c.bucket = std::move(bucket);
     c.key = std::move(key);
-    if (!version_id.empty()) c.query.emplace_back("versionId", std::move(version_id));
+    if (!version_id.empty())
+        c.query.emplace_back("versionId", std::move(version_id));
     auto r = co_await execute(c);
     head_result out;
     out.ec = r.ec;
     out.info = std::move(r.info);
-    if (!r.ec || r.ec == errc::delete_marker) out.object = object_from_headers(r.res);
+    if (!r.ec || r.ec == errc::delete_marker)
+        out.object = object_from_headers(r.res);
     co_return out;
 }
 
@@ -253,7 +277,8 @@ asio::awaitable<get_result> client::get_object(std::string bucket, std::string k
     c.operation = "GetObject";
     c.bucket = std::move(bucket);
     c.key = std::move(key);
-    if (!version_id.empty()) c.query.emplace_back("versionId", std::move(version_id));
+    if (!version_id.empty())
+        c.query.emplace_back("versionId", std::move(version_id));
     c.sink = &hashing;
     c.validate = [&hashing](const http::response& res, std::string_view, error_info& info) -> error_code {
         const auto o = object_from_headers(res);
@@ -267,7 +292,8 @@ asio::awaitable<get_result> client::get_object(std::string bucket, std::string k
     get_result out;
     out.ec = r.ec;
     out.info = std::move(r.info);
-    if (!r.ec || r.ec == errc::delete_marker) out.object = object_from_headers(r.res);
+    if (!r.ec || r.ec == errc::delete_marker)
+        out.object = object_from_headers(r.res);
     if (!r.ec) {
         out.md5_hex = hashing.md5_hex();
         out.sha256_hex = hashing.sha256_hex();
@@ -295,11 +321,16 @@ asio::awaitable<put_result> client::put_object(std::string bucket, std::string k
     c.body = body;
     c.payload_hash = d.sha256_hex;
     c.headers.emplace_back("content-md5", d.md5_base64);
-    if (!opts.content_type.empty()) c.headers.emplace_back("content-type", opts.content_type);
-    if (!opts.sse.empty()) c.headers.emplace_back("x-amz-server-side-encryption", opts.sse);
-    if (!opts.kms_key_id.empty()) c.headers.emplace_back("x-amz-server-side-encryption-aws-kms-key-id", opts.kms_key_id);
-    if (!opts.if_match.empty()) c.headers.emplace_back("if-match", opts.if_match);
-    if (opts.if_none_match) c.headers.emplace_back("if-none-match", "*");
+    if (!opts.content_type.empty())
+        c.headers.emplace_back("content-type", opts.content_type);
+    if (!opts.sse.empty())
+        c.headers.emplace_back("x-amz-server-side-encryption", opts.sse);
+    if (!opts.kms_key_id.empty())
+        c.headers.emplace_back("x-amz-server-side-encryption-aws-kms-key-id", opts.kms_key_id);
+    if (!opts.if_match.empty())
+        c.headers.emplace_back("if-match", opts.if_match);
+    if (opts.if_none_match)
+        c.headers.emplace_back("if-none-match", "*");
     // a conditional write that succeeded but whose answer was lost would fail its own retry
     c.idempotent = opts.if_match.empty() && !opts.if_none_match;
     auto r = co_await execute(c);
@@ -321,10 +352,13 @@ asio::awaitable<copy_result> client::copy_object(std::string src_bucket, std::st
     c.bucket = dst_bucket;
     c.key = dst_key;
     std::string source = "/" + src_bucket + "/" + sigv4::uri_encode(src_key, false);
-    if (!src_version.empty()) source += "?versionId=" + sigv4::uri_encode(src_version, true);
+    if (!src_version.empty())
+        source += "?versionId=" + sigv4::uri_encode(src_version, true);
     c.headers.emplace_back("x-amz-copy-source", source);
-    if (!opts.sse.empty()) c.headers.emplace_back("x-amz-server-side-encryption", opts.sse);
-    if (!opts.kms_key_id.empty()) c.headers.emplace_back("x-amz-server-side-encryption-aws-kms-key-id", opts.kms_key_id);
+    if (!opts.sse.empty())
+        c.headers.emplace_back("x-amz-server-side-encryption", opts.sse);
+    if (!opts.kms_key_id.empty())
+        c.headers.emplace_back("x-amz-server-side-encryption-aws-kms-key-id", opts.kms_key_id);
     std::string etag;
     c.validate = [&etag](const http::response&, std::string_view body, error_info& info) -> error_code {
         // CopyObject can fail after its 200 status line: the error is then in the body
@@ -334,7 +368,8 @@ asio::awaitable<copy_result> client::copy_object(std::string src_bucket, std::st
             return from_code(err->code, 500);
         }
         const auto doc = parse_copy_result(body);
-        if (!doc) return errc::bad_response;
+        if (!doc)
+            return errc::bad_response;
         etag = doc->etag;
         return {};
     };
@@ -342,7 +377,8 @@ asio::awaitable<copy_result> client::copy_object(std::string src_bucket, std::st
     copy_result out;
     out.ec = r.ec;
     out.info = std::move(r.info);
-    if (r.ec) co_return out;
+    if (r.ec)
+        co_return out;
     out.etag = etag;
     out.version_id = header(r.res, "x-amz-version-id");
     if (out.version_id.empty()) {
@@ -361,7 +397,8 @@ asio::awaitable<copy_result> client::copy_object(std::string src_bucket, std::st
     co_return out;
 }
 
-asio::awaitable<delete_result> client::delete_object(std::string bucket, std::string key, std::string version_id) {
+asio::awaitable<delete_result> client::delete_object(std::string bucket, std::string key,
+                                                     std::string version_id) {
     call c;
     c.operation = "DeleteObject";
     c.method = bhttp::verb::delete_;
@@ -369,7 +406,8 @@ asio::awaitable<delete_result> client::delete_object(std::string bucket, std::st
     c.key = std::move(key);
     // without a version id every DELETE adds another delete marker
     c.idempotent = !version_id.empty();
-    if (!version_id.empty()) c.query.emplace_back("versionId", std::move(version_id));
+    if (!version_id.empty())
+        c.query.emplace_back("versionId", std::move(version_id));
     auto r = co_await execute(c);
     delete_result out;
     out.ec = r.ec;
@@ -405,8 +443,10 @@ asio::awaitable<list_result> client::list_object_versions(std::string bucket, st
             co_return out;
         }
         ++out.pages;
-        for (auto& e : page->entries) out.entries.push_back(std::move(e));
-        if (!page->truncated) co_return out;
+        for (auto& e : page->entries)
+            out.entries.push_back(std::move(e));
+        if (!page->truncated)
+            co_return out;
         if (page->next_key_marker == key_marker && page->next_version_id_marker == version_marker) {
             out.ec = errc::bad_response;  // the markers did not move: paging would never end
             out.info.detail = "ListObjectVersions returned the same markers twice";
@@ -454,13 +494,20 @@ struct xml_put {
 }  // namespace
 
 asio::awaitable<op_result> client::put_bucket_versioning(std::string bucket, bool enabled) {
-    const xml_put doc(std::string("<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>") +
-                      (enabled ? "Enabled" : "Suspended") + "</Status></VersioningConfiguration>");
+    co_return co_await put_bucket_document(
+        "PutBucketVersioning", std::move(bucket), "versioning",
+        std::string("<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>") +
+            (enabled ? "Enabled" : "Suspended") + "</Status></VersioningConfiguration>");
+}
+
+asio::awaitable<op_result> client::put_bucket_document(const char* operation, std::string bucket,
+                                                       std::string subresource, std::string xml) {
+    const xml_put doc(std::move(xml));
     call c;
-    c.operation = "PutBucketVersioning";
+    c.operation = operation;
     c.method = bhttp::verb::put;
     c.bucket = std::move(bucket);
-    c.query = {{"versioning", ""}};
+    c.query = {{std::move(subresource), ""}};
     c.body = http::body_source::memory(doc.body);
     c.payload_hash = doc.sha256_hex;
     c.headers = {{"content-md5", doc.md5_base64}, {"content-type", "application/xml"}};
@@ -478,7 +525,8 @@ asio::awaitable<lifecycle_result> client::get_bucket_lifecycle(std::string bucke
     out.info = std::move(r.info);
     if (r.ec) {
         // no configuration at all is an answer, not an error
-        if (out.info.code != "NoSuchLifecycleConfiguration") out.ec = r.ec;
+        if (out.info.code != "NoSuchLifecycleConfiguration")
+            out.ec = r.ec;
         co_return out;
     }
     if (auto rules = parse_lifecycle(r.body)) {
@@ -490,24 +538,17 @@ asio::awaitable<lifecycle_result> client::get_bucket_lifecycle(std::string bucke
 }
 
 asio::awaitable<op_result> client::put_bucket_lifecycle(std::string bucket, std::string xml) {
-    const xml_put doc(std::move(xml));
-    call c;
-    c.operation = "PutBucketLifecycleConfiguration";
-    c.method = bhttp::verb::put;
-    c.bucket = std::move(bucket);
-    c.query = {{"lifecycle", ""}};
-    c.body = http::body_source::memory(doc.body);
-    c.payload_hash = doc.sha256_hex;
-    c.headers = {{"content-md5", doc.md5_base64}, {"content-type", "application/xml"}};
-    auto r = co_await execute(c);
-    co_return op_result{r.ec, std::move(r.info)};
+    co_return co_await put_bucket_document("PutBucketLifecycleConfiguration", std::move(bucket), "lifecycle",
+                                           std::move(xml));
 }
 
 asio::awaitable<op_result> client::create_bucket(std::string bucket) {
     std::string xml;
     if (cfg_.region != "us-east-1") {
-        xml = "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>" +
-              cfg_.region + "</LocationConstraint></CreateBucketConfiguration>";
+        xml =
+            "<CreateBucketConfiguration "
+            "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>" +
+            cfg_.region + "</LocationConstraint></CreateBucketConfiguration>";
     }
     const xml_put doc(std::move(xml));
     call c;

@@ -64,9 +64,9 @@ struct get_result : op_result {
 
 struct put_options {
     std::string content_type = "application/json";
-    std::string sse{};          // "", "AES256" or "aws:kms"
-    std::string kms_key_id{};   // with aws:kms
-    std::string if_match{};     // an ETag: write only if the current version still has it
+    std::string sse{};           // "", "AES256" or "aws:kms"
+    std::string kms_key_id{};    // with aws:kms
+    std::string if_match{};      // an ETag: write only if the current version still has it
     bool if_none_match = false;  // If-None-Match: *, write only if the key does not exist
 };
 
@@ -106,15 +106,16 @@ struct lifecycle_result : op_result {
 
 class client {
 public:
-    client(http::client& http, client_config cfg, credentials_source credentials, const core::wall_clock& clock,
-           http::random_unit random = http::default_random_unit());
+    client(http::client& http, client_config cfg, credentials_source credentials,
+           const core::wall_clock& clock, http::random_unit random = http::default_random_unit());
 
     // Coroutines take no default arguments: GCC 12 destroys a defaulted class-type coroutine
     // parameter twice. The shorter overloads below are plain functions that forward.
 
     // HEAD. A current delete marker gives errc::delete_marker (and the marker's version id)
     // where the server says so (AWS does; radosgw 16 answers a plain 404 instead).
-    boost::asio::awaitable<head_result> head_object(std::string bucket, std::string key, std::string version_id);
+    boost::asio::awaitable<head_result> head_object(std::string bucket, std::string key,
+                                                    std::string version_id);
     boost::asio::awaitable<head_result> head_object(std::string bucket, std::string key) {
         return head_object(std::move(bucket), std::move(key), std::string());
     }
@@ -123,7 +124,8 @@ public:
                                                   http::body_sink& sink);
     boost::asio::awaitable<put_result> put_object(std::string bucket, std::string key, http::body_source body,
                                                   put_options opts);
-    boost::asio::awaitable<put_result> put_object(std::string bucket, std::string key, http::body_source body) {
+    boost::asio::awaitable<put_result> put_object(std::string bucket, std::string key,
+                                                  http::body_source body) {
         return put_object(std::move(bucket), std::move(key), std::move(body), put_options());
     }
     // Copies `src_key` at `src_version` onto `dst_key`, server-side.
@@ -133,8 +135,8 @@ public:
     boost::asio::awaitable<copy_result> copy_object(std::string src_bucket, std::string src_key,
                                                     std::string src_version, std::string dst_bucket,
                                                     std::string dst_key) {
-        return copy_object(std::move(src_bucket), std::move(src_key), std::move(src_version), std::move(dst_bucket),
-                           std::move(dst_key), copy_options());
+        return copy_object(std::move(src_bucket), std::move(src_key), std::move(src_version),
+                           std::move(dst_bucket), std::move(dst_key), copy_options());
     }
     // With a version id: removes that version (or delete marker). Without: adds a delete marker.
     boost::asio::awaitable<delete_result> delete_object(std::string bucket, std::string key,
@@ -157,6 +159,9 @@ public:
 private:
     struct call_result;
     boost::asio::awaitable<call_result> execute(const call& c);
+    // PUT of a small XML document to a bucket sub-resource (?versioning, ?lifecycle).
+    boost::asio::awaitable<op_result> put_bucket_document(const char* operation, std::string bucket,
+                                                          std::string subresource, std::string xml);
 
     http::client& http_;
     client_config cfg_;
