@@ -132,7 +132,9 @@ struct client::impl {
             co_return errc::timeout;
         tcp::resolver resolver(ex);
         asio::steady_timer timer(ex, *left);
-        auto resolved = co_await (resolver.async_resolve(u.host, std::to_string(u.port), use_tuple) ||
+        const auto pinned = cfg.resolve_overrides.find(u.host);
+        const std::string& lookup = pinned == cfg.resolve_overrides.end() ? u.host : pinned->second;
+        auto resolved = co_await (resolver.async_resolve(lookup, std::to_string(u.port), use_tuple) ||
                                   timer.async_wait(use_tuple));
         if (resolved.index() == 1)
             co_return errc::timeout;

@@ -40,24 +40,28 @@ struct client_config {
     std::chrono::milliseconds resolve_timeout{5000};
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds handshake_timeout{10000};
-    std::chrono::milliseconds write_timeout{30000};    // each write step
-    std::chrono::milliseconds read_timeout{30000};     // each read step (time without progress)
-    std::chrono::milliseconds request_timeout{300000};  // the whole exchange, waiting for a connection included
-    std::chrono::milliseconds idle_timeout{30000};     // pooled connections idle longer are closed
+    std::chrono::milliseconds write_timeout{30000};  // each write step
+    std::chrono::milliseconds read_timeout{30000};   // each read step (time without progress)
+    std::chrono::milliseconds request_timeout{
+        300000};                                    // the whole exchange, waiting for a connection included
+    std::chrono::milliseconds idle_timeout{30000};  // pooled connections idle longer are closed
     std::size_t max_connections_per_host = 16;
     std::size_t max_header_bytes = 64 * 1024;
     std::uint64_t max_body_bytes = std::uint64_t{16} << 30;  // sinks may set lower limits
-    std::string ca_file;       // PEM bundle; empty: the system store
-    bool verify_peer = true;   // false only in tests
+    std::string ca_file;                                     // PEM bundle; empty: the system store
+    // Host names to connect to at a fixed address instead of asking DNS, like curl's --resolve
+    // (TLS still verifies the certificate against the host name). "host" -> "127.0.0.1".
+    std::map<std::string, std::string> resolve_overrides;
+    bool verify_peer = true;  // false only in tests
     std::string user_agent = "tfsnap";
 };
 
 struct request {
     boost::beast::http::verb method = boost::beast::http::verb::get;
-    std::string target = "/";             // path and query, already encoded
-    boost::beast::http::fields headers;   // sent as given; Host is added from the URL if absent
+    std::string target = "/";            // path and query, already encoded
+    boost::beast::http::fields headers;  // sent as given; Host is added from the URL if absent
     body_source body = body_source::none();
-    bool idempotent = true;               // see the stale-connection rule above
+    bool idempotent = true;  // see the stale-connection rule above
 };
 
 struct response {

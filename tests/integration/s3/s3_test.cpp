@@ -6,10 +6,11 @@
 
 #include "support/fault_proxy.hpp"
 #include "support/harness_env.hpp"
+#include "support/loopback_http_server.hpp"
 #include "support/run_sync.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -57,7 +58,8 @@ protected:
         cfg.path_style = true;
         cfg.retry = retry;
         cfg.list_page_size = page_size;
-        if (secret.empty()) secret = env_.secret_key();
+        if (secret.empty())
+            secret = env_.secret_key();
         auto creds = [key = env_.access_key(), secret]() -> asio::awaitable<s3::credentials_lookup> {
             co_return s3::credentials_lookup{{}, sigv4::credentials{key, core::secret(secret), {}}};
         };
@@ -130,8 +132,9 @@ TEST_F(S3, PutHeadAndGetEachVersion) {
 
 TEST_F(S3, KeysWithAnyCharactersAreEncodedOnce) {
     auto c = client(env_.s3_endpoint());
-    for (const std::string key : {"with space/terraform.tfstate", "plus+equals=amp&pct%tilde~.tfstate",
-                                  "ünïcødé/日本語/état.tfstate", "a//double/slash", "dots/../and/./x", "env:/ws/key"}) {
+    for (const std::string key :
+         {"with space/terraform.tfstate", "plus+equals=amp&pct%tilde~.tfstate", "ünïcødé/日本語/état.tfstate",
+          "a//double/slash", "dots/../and/./x", "env:/ws/key"}) {
         const std::string body = "bytes of " + key;
         const auto p = run(c->put_object(bucket_, key, http::body_source::memory(body)));
         ASSERT_FALSE(p.ec) << key << ": " << s3::describe(p.ec, p.info);
@@ -174,10 +177,12 @@ TEST_F(S3, DeleteMarkerAndItsRemoval) {
     // AWS marks the 404 with x-amz-delete-marker (errc::delete_marker); radosgw 16 sends a plain
     // 404 NoSuchKey, so only the version listing below can tell a deleted state from a missing one
     const auto h = run(c->head_object(bucket_, "gone"));
-    EXPECT_TRUE(h.ec == s3::errc::delete_marker || h.ec == s3::errc::no_such_key) << s3::describe(h.ec, h.info);
+    EXPECT_TRUE(h.ec == s3::errc::delete_marker || h.ec == s3::errc::no_such_key)
+        << s3::describe(h.ec, h.info);
     http::string_sink sink;
     const auto g = run(c->get_object(bucket_, "gone", "", sink));
-    EXPECT_TRUE(g.ec == s3::errc::delete_marker || g.ec == s3::errc::no_such_key) << s3::describe(g.ec, g.info);
+    EXPECT_TRUE(g.ec == s3::errc::delete_marker || g.ec == s3::errc::no_such_key)
+        << s3::describe(g.ec, g.info);
     EXPECT_EQ(sink.data(), "") << "an error body must not reach the sink";
 
     const auto l = run(c->list_object_versions(bucket_, "gone"));
@@ -223,7 +228,8 @@ TEST_F(S3, ListsFifteenHundredVersionsThroughPagesOfOneHundred) {
     std::set<std::string> listed;
     int latest = 0, listed_markers = 0;
     for (const auto& e : l.entries) {
-        if (e.key != key) continue;
+        if (e.key != key)
+            continue;
         listed.insert(e.version_id);
         latest += e.is_latest ? 1 : 0;
         listed_markers += e.delete_marker ? 1 : 0;
@@ -274,7 +280,8 @@ TEST_F(S3, MissingThingsMapToTheirCodes) {
     ASSERT_FALSE(run(c->put_object(bucket_, "k", http::body_source::memory("x"))).ec);
     // AWS answers NoSuchVersion; radosgw 16 answers NoSuchKey for an unknown version id
     const auto v = run(c->get_object(bucket_, "k", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", sink));
-    EXPECT_TRUE(v.ec == s3::errc::no_such_version || (v.ec == s3::errc::no_such_key && v.info.code == "NoSuchKey"))
+    EXPECT_TRUE(v.ec == s3::errc::no_such_version ||
+                (v.ec == s3::errc::no_such_key && v.info.code == "NoSuchKey"))
         << s3::describe(v.ec, v.info);
     EXPECT_EQ(run(c->get_object(unique("tfsnap-missing"), "k", "", sink)).ec, s3::errc::no_such_bucket);
     EXPECT_EQ(run(c->list_object_versions(unique("tfsnap-missing"), "")).ec, s3::errc::no_such_bucket);
@@ -316,7 +323,8 @@ long peak_rss_kib() {
     std::ifstream in("/proc/self/status");
     std::string line;
     while (std::getline(in, line)) {
-        if (line.starts_with("VmHWM:")) return std::stol(line.substr(6));
+        if (line.starts_with("VmHWM:"))
+            return std::stol(line.substr(6));
     }
     return -1;
 }
@@ -328,7 +336,8 @@ TEST_F(S3, SixtyFourMebibytesStreamUpAndDownInLittleMemory) {
         std::mt19937 rng(42);
         std::string block(1 << 20, '\0');
         for (int i = 0; i < 64; ++i) {
-            for (auto& ch : block) ch = static_cast<char>(rng());
+            for (auto& ch : block)
+                ch = static_cast<char>(rng());
             out.write(block.data(), static_cast<std::streamsize>(block.size()));
         }
     }
@@ -365,12 +374,14 @@ class S3Faults : public S3 {
 protected:
     void SetUp() override {
         S3::SetUp();
-        if (HasFatalFailure()) return;
+        if (HasFatalFailure())
+            return;
         const auto u = http::parse_url(env_.s3_endpoint());
         ASSERT_TRUE(u);
         proxy_ = std::make_unique<test::fault_proxy>(u->host, u->port);
         direct_ = client(env_.s3_endpoint());
-        ASSERT_FALSE(run(direct_->put_object(bucket_, "k", http::body_source::memory(std::string(100000, 'q')))).ec);
+        ASSERT_FALSE(
+            run(direct_->put_object(bucket_, "k", http::body_source::memory(std::string(100000, 'q')))).ec);
     }
     std::unique_ptr<test::fault_proxy> proxy_;
     std::unique_ptr<s3::client> direct_;
@@ -389,7 +400,8 @@ TEST_F(S3Faults, SlowDownIsRetriedEvenForAConditionalWrite) {
     proxy_->on_request(1, {.kind = fault_kind::slow_down});
     proxy_->on_request(2, {.kind = fault_kind::slow_down});
     // If-None-Match on a new key: not idempotent, but SlowDown means nothing was done
-    const auto p = run(c->put_object(bucket_, "fresh", http::body_source::memory("v"), {.if_none_match = true}));
+    const auto p =
+        run(c->put_object(bucket_, "fresh", http::body_source::memory("v"), {.if_none_match = true}));
     EXPECT_FALSE(p.ec) << s3::describe(p.ec, p.info);
     EXPECT_EQ(proxy_->requests_seen(), 3u);
     (void)cur;
@@ -397,7 +409,8 @@ TEST_F(S3Faults, SlowDownIsRetriedEvenForAConditionalWrite) {
 
 TEST_F(S3Faults, RetriesStopAfterMaxAttempts) {
     auto c = client(proxy_->url(), {}, {.max_attempts = 3, .base_delay = 1ms, .max_delay = 5ms});
-    for (std::size_t n = 1; n <= 5; ++n) proxy_->on_request(n, {.kind = fault_kind::slow_down});
+    for (std::size_t n = 1; n <= 5; ++n)
+        proxy_->on_request(n, {.kind = fault_kind::slow_down});
     http::string_sink sink;
     const auto g = run(c->get_object(bucket_, "k", "", sink));
     EXPECT_EQ(g.ec, s3::errc::slow_down);
@@ -444,6 +457,49 @@ TEST_F(S3Faults, PermanentErrorSurfacesAtOnce) {
     const auto g = run(c->get_object(bucket_, "does-not-exist", "", sink));
     EXPECT_EQ(g.ec, s3::errc::no_such_key);
     EXPECT_EQ(proxy_->requests_seen(), 1u);
+}
+
+}  // namespace
+
+namespace {
+
+// Virtual-hosted and path-style requests as they reach the server (a loopback stand-in reached
+// through resolve_overrides, since bucket.host names do not resolve here).
+TEST(S3Addressing, VirtualHostedAndPathStyleRequests) {
+    test::loopback_http_server server([](const test::recorded_request&) {
+        return test::canned_response{.headers = {{"ETag", "\"0123456789abcdef0123456789abcdef\""},
+                                                 {"x-amz-version-id", "v1"},
+                                                 {"Last-Modified", "Sun, 22 Nov 2026 02:11:50 GMT"}}};
+    });
+    const std::string port = std::to_string(server.port());
+    asio::io_context io;
+    core::system_wall_clock clock;
+    http::client_config hcfg;
+    hcfg.resolve_overrides = {{"tfstate-bucket.s3.test", "127.0.0.1"}, {"s3.test", "127.0.0.1"}};
+    http::client http(io.get_executor(), hcfg);
+    const auto creds = []() -> asio::awaitable<http::credentials_lookup> {
+        co_return http::credentials_lookup{{}, sigv4::credentials{"AKIDTEST", core::secret("secret"), {}}};
+    };
+    for (const bool path_style : {false, true}) {
+        s3::client_config cfg;
+        cfg.endpoint = "http://s3.test:" + port;
+        cfg.path_style = path_style;
+        s3::client c(http, cfg, creds, clock);
+        const auto h = test::run_sync(io, c.head_object("tfstate-bucket", "env/a b+c.tfstate"));
+        ASSERT_FALSE(h.ec) << s3::describe(h.ec, h.info);
+        EXPECT_EQ(h.object.version_id, "v1");
+    }
+    const auto reqs = server.requests();
+    ASSERT_EQ(reqs.size(), 2u);
+    EXPECT_EQ(reqs[0].target, "/env/a%20b%2Bc.tfstate");
+    EXPECT_EQ(reqs[0].header("host"), "tfstate-bucket.s3.test:" + port);
+    EXPECT_EQ(reqs[1].target, "/tfstate-bucket/env/a%20b%2Bc.tfstate");
+    EXPECT_EQ(reqs[1].header("host"), "s3.test:" + port);
+    for (const auto& r : reqs) {
+        EXPECT_NE(r.header("authorization").find("SignedHeaders=host;x-amz-content-sha256;x-amz-date"),
+                  std::string::npos)
+            << r.header("authorization");
+    }
 }
 
 }  // namespace
