@@ -15,11 +15,13 @@ T run_sync(boost::asio::io_context& io, boost::asio::awaitable<T> a) {
     std::exception_ptr error;
     boost::asio::co_spawn(io, std::move(a), [&](std::exception_ptr e, T v) {
         error = e;
-        if (!e) out.emplace(std::move(v));
+        if (!e)
+            out.emplace(std::move(v));
     });
     io.restart();
     io.run();
-    if (error) std::rethrow_exception(error);
+    if (error)
+        std::rethrow_exception(error);
     return std::move(*out);
 }
 

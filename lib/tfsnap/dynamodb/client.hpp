@@ -88,8 +88,8 @@ public:
 
 private:
     struct call_result;
-    boost::asio::awaitable<call_result> execute(const char* operation, const std::string& table, std::string body,
-                                                bool idempotent);
+    boost::asio::awaitable<call_result> execute(const char* operation, const std::string& table,
+                                                std::string body, bool idempotent);
 
     http::client& http_;
     client_config cfg_;

@@ -57,7 +57,8 @@ const boost::system::error_category& dynamodb_category() noexcept {
 }
 
 errc from_type(std::string_view type, unsigned http_status) noexcept {
-    if (const auto hash = type.rfind('#'); hash != std::string_view::npos) type = type.substr(hash + 1);
+    if (const auto hash = type.rfind('#'); hash != std::string_view::npos)
+        type = type.substr(hash + 1);
     static constexpr std::array<std::pair<std::string_view, errc>, 15> table{{
         {"ConditionalCheckFailedException", errc::conditional_check_failed},
         {"ResourceNotFoundException", errc::resource_not_found},
@@ -76,21 +77,28 @@ errc from_type(std::string_view type, unsigned http_status) noexcept {
         {"TransactionConflictException", errc::transaction_conflict},
     }};
     for (const auto& [name, e] : table) {
-        if (type == name) return e;
+        if (type == name)
+            return e;
     }
-    if (http_status >= 500) return errc::internal_error;
+    if (http_status >= 500)
+        return errc::internal_error;
     return errc::other;
 }
 
 std::string describe(const boost::system::error_code& ec, const error_info& info) {
     std::string out = info.operation.empty() ? "DynamoDB" : info.operation;
-    if (!info.table.empty()) out += " " + info.table;
+    if (!info.table.empty())
+        out += " " + info.table;
     out += ": ";
-    if (info.http_status != 0) out += "HTTP " + std::to_string(info.http_status) + " ";
+    if (info.http_status != 0)
+        out += "HTTP " + std::to_string(info.http_status) + " ";
     out += info.type.empty() ? ec.message() : info.type + " (" + ec.message() + ")";
-    if (!info.request_id.empty()) out += ", request id " + info.request_id;
-    if (!info.message.empty()) out += ": " + info.message;
-    if (!info.detail.empty()) out += " [" + info.detail + "]";
+    if (!info.request_id.empty())
+        out += ", request id " + info.request_id;
+    if (!info.message.empty())
+        out += ": " + info.message;
+    if (!info.detail.empty())
+        out += " [" + info.detail + "]";
     return out;
 }
 

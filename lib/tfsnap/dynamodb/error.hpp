@@ -39,10 +39,10 @@ struct error_info {
     std::string operation;  // "PutItem"
     std::string table;
     unsigned http_status = 0;
-    std::string type;       // the bare exception name
-    std::string message;    // DynamoDB's message (untrusted)
-    std::string request_id; // x-amzn-RequestId
-    std::string detail;     // transport detail
+    std::string type;        // the bare exception name
+    std::string message;     // DynamoDB's message (untrusted)
+    std::string request_id;  // x-amzn-RequestId
+    std::string detail;      // transport detail
 };
 
 std::string describe(const boost::system::error_code& ec, const error_info& info);

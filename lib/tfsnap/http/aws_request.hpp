@@ -30,14 +30,15 @@ struct aws_request {
     sigv4::param_list query;    // decoded; encoded and sorted for the wire and the signature
     sigv4::param_list headers;  // sent and signed ("host" is added from `origin`)
     body_source body = body_source::none();
-    std::string payload_hash;   // hex SHA-256 of the body
+    std::string payload_hash;  // hex SHA-256 of the body
     std::string region;
-    std::string service;        // "s3", "dynamodb", "sts"
+    std::string service;  // "s3", "dynamodb", "sts"
     bool idempotent = true;
 };
 
 // Signs `req` with `creds` at `clock.now()` and sends it; the response body goes to `sink`.
-boost::asio::awaitable<result> send_signed(client& http, sigv4::signer& signer, const sigv4::credentials& creds,
-                                           const core::wall_clock& clock, const aws_request& req, body_sink& sink);
+boost::asio::awaitable<result> send_signed(client& http, sigv4::signer& signer,
+                                           const sigv4::credentials& creds, const core::wall_clock& clock,
+                                           const aws_request& req, body_sink& sink);
 
 }  // namespace tfsnap::http

@@ -2,9 +2,9 @@
 
 #include "tfsnap/http/error.hpp"
 
-#include <cerrno>
 #include <fcntl.h>
 #include <unistd.h>
+#include <cerrno>
 
 namespace tfsnap::http {
 
@@ -14,13 +14,15 @@ boost::system::error_code string_sink::begin() {
 }
 
 boost::system::error_code string_sink::write(std::string_view chunk) {
-    if (chunk.size() > limit_ - data_.size()) return errc::body_too_large;
+    if (chunk.size() > limit_ - data_.size())
+        return errc::body_too_large;
     data_.append(chunk);
     return {};
 }
 
 file_sink::~file_sink() {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0)
+        ::close(fd_);
 }
 
 boost::system::error_code file_sink::begin() {
@@ -30,16 +32,19 @@ boost::system::error_code file_sink::begin() {
     }
     written_ = 0;
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd_ < 0) return {errno, boost::system::system_category()};
+    if (fd_ < 0)
+        return {errno, boost::system::system_category()};
     return {};
 }
 
 boost::system::error_code file_sink::write(std::string_view chunk) {
-    if (fd_ < 0) return errc::body_sink_failed;
+    if (fd_ < 0)
+        return errc::body_sink_failed;
     while (!chunk.empty()) {
         const ssize_t n = ::write(fd_, chunk.data(), chunk.size());
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             return {errno, boost::system::system_category()};
         }
         chunk.remove_prefix(static_cast<std::size_t>(n));
@@ -49,10 +54,13 @@ boost::system::error_code file_sink::write(std::string_view chunk) {
 }
 
 boost::system::error_code file_sink::finish() {
-    if (fd_ < 0) return errc::body_sink_failed;
+    if (fd_ < 0)
+        return errc::body_sink_failed;
     boost::system::error_code ec;
-    if (fsync_ && ::fsync(fd_) != 0) ec = {errno, boost::system::system_category()};
-    if (::close(fd_) != 0 && !ec) ec = {errno, boost::system::system_category()};
+    if (fsync_ && ::fsync(fd_) != 0)
+        ec = {errno, boost::system::system_category()};
+    if (::close(fd_) != 0 && !ec)
+        ec = {errno, boost::system::system_category()};
     fd_ = -1;
     return ec;
 }

@@ -14,28 +14,30 @@
 namespace tfsnap::http {
 
 enum class errc {
-    invalid_url = 1,     // the URL cannot be parsed (no I/O was attempted)
-    resolve_failed,      // DNS resolution failed
-    connect_failed,      // no TCP connection could be made
+    invalid_url = 1,       // the URL cannot be parsed (no I/O was attempted)
+    resolve_failed,        // DNS resolution failed
+    connect_failed,        // no TCP connection could be made
     tls_handshake_failed,  // the TLS handshake failed for a reason other than verification
-    tls_verify_failed,   // the server's certificate or host name did not verify
-    send_failed,         // the connection broke while the request was being sent
-    receive_failed,      // the connection broke before the response was complete
-    timeout,             // a step's deadline, or the whole request's, expired
-    truncated_body,      // the connection closed before Content-Length bytes arrived
-    header_too_large,    // the response header exceeded the configured limit
-    body_too_large,      // the response body exceeded the configured limit
-    bad_response,        // the response is not valid HTTP/1.1
-    server_error,        // HTTP 500, 502, 503 or 504 with no more specific code
-    body_source_failed,  // the request body (a file) could not be read
-    body_sink_failed,    // the response body could not be stored (a file write failed)
+    tls_verify_failed,     // the server's certificate or host name did not verify
+    send_failed,           // the connection broke while the request was being sent
+    receive_failed,        // the connection broke before the response was complete
+    timeout,               // a step's deadline, or the whole request's, expired
+    truncated_body,        // the connection closed before Content-Length bytes arrived
+    header_too_large,      // the response header exceeded the configured limit
+    body_too_large,        // the response body exceeded the configured limit
+    bad_response,          // the response is not valid HTTP/1.1
+    server_error,          // HTTP 500, 502, 503 or 504 with no more specific code
+    body_source_failed,    // the request body (a file) could not be read
+    body_sink_failed,      // the response body could not be stored (a file write failed)
 };
 
 const char* describe(errc e) noexcept;
 core::traits traits_of(errc e) noexcept;
 const boost::system::error_category& http_category() noexcept;
 
-inline boost::system::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), http_category()}; }
+inline boost::system::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), http_category()};
+}
 
 // `server_error` for 500/502/503/504; no error otherwise.
 boost::system::error_code status_error(unsigned status) noexcept;

@@ -13,10 +13,14 @@ namespace tfsnap::http {
 
 bool is_retryable(const boost::system::error_code& ec, bool idempotent) noexcept {
     namespace aerr = boost::asio::error;
-    if (!ec || ec == aerr::operation_aborted) return false;
-    if (ec == core::condition::not_processed || ec == aerr::connection_refused) return true;
-    if (!idempotent) return false;
-    if (ec == core::condition::transient) return true;
+    if (!ec || ec == aerr::operation_aborted)
+        return false;
+    if (ec == core::condition::not_processed || ec == aerr::connection_refused)
+        return true;
+    if (!idempotent)
+        return false;
+    if (ec == core::condition::transient)
+        return true;
     // system errors that reach here unwrapped
     return ec == aerr::connection_reset || ec == aerr::connection_aborted || ec == aerr::broken_pipe ||
            ec == aerr::timed_out || ec == aerr::eof || ec == aerr::network_unreachable ||

@@ -13,11 +13,11 @@
 // Cancellation: the sleep honours the awaiting coroutine's cancellation slot; a cancelled
 // operation (operation_aborted) is never retried.
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
@@ -48,15 +48,18 @@ struct retry_outcome {
 // Runs `op` (a callable returning asio::awaitable<error_code>) under `p`. `on_retry(ec,
 // attempt, delay)`, when given, is told before each sleep (for logs and metrics).
 template <class Op, class OnRetry = std::nullptr_t>
-boost::asio::awaitable<retry_outcome> with_retries(const retry_policy& p, bool idempotent, const random_unit& rnd,
-                                                   Op op, OnRetry on_retry = nullptr) {
+boost::asio::awaitable<retry_outcome> with_retries(const retry_policy& p, bool idempotent,
+                                                   const random_unit& rnd, Op op,
+                                                   OnRetry on_retry = nullptr) {
     retry_outcome out;
     for (;;) {
         ++out.attempts;
         out.ec = co_await op();
-        if (!out.ec || out.attempts >= p.max_attempts || !is_retryable(out.ec, idempotent)) co_return out;
+        if (!out.ec || out.attempts >= p.max_attempts || !is_retryable(out.ec, idempotent))
+            co_return out;
         const auto delay = backoff_delay(p, out.attempts - 1, rnd());
-        if constexpr (!std::is_same_v<OnRetry, std::nullptr_t>) on_retry(out.ec, out.attempts, delay);
+        if constexpr (!std::is_same_v<OnRetry, std::nullptr_t>)
+            on_retry(out.ec, out.attempts, delay);
         boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, delay);
         auto [ec] = co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
         if (ec) {

@@ -13,7 +13,8 @@ std::string url::origin() const {
 std::string url::host_header() const {
     const bool ipv6 = host.find(':') != std::string::npos;
     std::string h = ipv6 ? "[" + host + "]" : host;
-    if (port != (tls ? 443 : 80)) h += ":" + std::to_string(port);
+    if (port != (tls ? 443 : 80))
+        h += ":" + std::to_string(port);
     return h;
 }
 
@@ -32,29 +33,36 @@ std::optional<url> parse_url(std::string_view text) {
     std::string_view authority = text.substr(0, path_at);
     if (path_at != std::string_view::npos) {
         u.path = std::string(text.substr(path_at));
-        if (u.path.front() == '?') u.path.insert(0, "/");
+        if (u.path.front() == '?')
+            u.path.insert(0, "/");
     }
-    if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+    if (authority.empty() || authority.find('@') != std::string_view::npos)
+        return std::nullopt;
     std::string_view port_text;
     if (authority.front() == '[') {
         const auto close = authority.find(']');
-        if (close == std::string_view::npos) return std::nullopt;
+        if (close == std::string_view::npos)
+            return std::nullopt;
         u.host = std::string(authority.substr(1, close - 1));
         const auto rest = authority.substr(close + 1);
         if (!rest.empty()) {
-            if (rest.front() != ':') return std::nullopt;
+            if (rest.front() != ':')
+                return std::nullopt;
             port_text = rest.substr(1);
-            if (port_text.empty()) return std::nullopt;
+            if (port_text.empty())
+                return std::nullopt;
         }
     } else {
         const auto colon = authority.rfind(':');
         u.host = std::string(authority.substr(0, colon));
         if (colon != std::string_view::npos) {
             port_text = authority.substr(colon + 1);
-            if (port_text.empty()) return std::nullopt;
+            if (port_text.empty())
+                return std::nullopt;
         }
     }
-    if (u.host.empty()) return std::nullopt;
+    if (u.host.empty())
+        return std::nullopt;
     if (!port_text.empty()) {
         unsigned p = 0;
         const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), p);

@@ -11,10 +11,10 @@
 namespace tfsnap::http {
 
 struct url {
-    bool tls = true;          // https
-    std::string host;         // "s3.eu-central-1.amazonaws.com", "127.0.0.1", "::1" (no brackets)
+    bool tls = true;   // https
+    std::string host;  // "s3.eu-central-1.amazonaws.com", "127.0.0.1", "::1" (no brackets)
     std::uint16_t port = 443;
-    std::string path = "/";   // the rest, starting with '/' (path and query as given)
+    std::string path = "/";  // the rest, starting with '/' (path and query as given)
 
     // "https://host" or "http://host:8080": the origin, for pooling and messages.
     std::string origin() const;

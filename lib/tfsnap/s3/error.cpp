@@ -101,7 +101,8 @@ errc from_code(std::string_view code, unsigned http_status) noexcept {
         {"InvalidRequest", errc::invalid_request},
     }};
     for (const auto& [name, e] : table) {
-        if (code == name) return e;
+        if (code == name)
+            return e;
     }
     switch (http_status) {
         case 301:
@@ -126,13 +127,18 @@ errc from_code(std::string_view code, unsigned http_status) noexcept {
 
 std::string describe(const boost::system::error_code& ec, const error_info& info) {
     std::string out = info.operation.empty() ? "S3" : info.operation;
-    if (!info.resource.empty()) out += " " + info.resource;
+    if (!info.resource.empty())
+        out += " " + info.resource;
     out += ": ";
-    if (info.http_status != 0) out += "HTTP " + std::to_string(info.http_status) + " ";
+    if (info.http_status != 0)
+        out += "HTTP " + std::to_string(info.http_status) + " ";
     out += info.code.empty() ? ec.message() : info.code + " (" + ec.message() + ")";
-    if (!info.request_id.empty()) out += ", request id " + info.request_id;
-    if (!info.message.empty()) out += ": " + info.message;
-    if (!info.detail.empty()) out += " [" + info.detail + "]";
+    if (!info.request_id.empty())
+        out += ", request id " + info.request_id;
+    if (!info.message.empty())
+        out += ": " + info.message;
+    if (!info.detail.empty())
+        out += " [" + info.detail + "]";
     return out;
 }
 

@@ -16,7 +16,7 @@ struct object_info {
     std::string etag;        // as S3 sends it, with quotes
     std::uint64_t size = 0;
     time_point last_modified{};
-    std::string sse;         // "AES256", "aws:kms", or empty
+    std::string sse;  // "AES256", "aws:kms", or empty
     std::string kms_key_id;
 };
 
@@ -36,11 +36,11 @@ enum class versioning_status { never_enabled, enabled, suspended };
 struct lifecycle_rule {
     std::string id;
     bool enabled = false;
-    std::string prefix;  // Filter/Prefix, Filter/And/Prefix, or the legacy top-level Prefix
-    std::optional<int> expiration_days;              // current versions
-    std::optional<time_point> expiration_date;       // current versions
-    std::optional<int> noncurrent_days;              // NoncurrentVersionExpiration/NoncurrentDays
-    std::optional<int> newer_noncurrent_versions;    // NoncurrentVersionExpiration/NewerNoncurrentVersions
+    std::string prefix;                  // Filter/Prefix, Filter/And/Prefix, or the legacy top-level Prefix
+    std::optional<int> expiration_days;  // current versions
+    std::optional<time_point> expiration_date;     // current versions
+    std::optional<int> noncurrent_days;            // NoncurrentVersionExpiration/NoncurrentDays
+    std::optional<int> newer_noncurrent_versions;  // NoncurrentVersionExpiration/NewerNoncurrentVersions
     bool expired_object_delete_marker = false;
     bool has_tag_filter = false;  // a tag filter: tfsnap cannot tell which objects it matches
 };

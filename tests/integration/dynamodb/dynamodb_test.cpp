@@ -6,9 +6,9 @@
 #include "support/loopback_http_server.hpp"
 #include "support/run_sync.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/crc.hpp>
-#include <gtest/gtest.h>
 
 #include <random>
 #include <thread>
@@ -29,7 +29,8 @@ protected:
         cfg.endpoint = endpoint;
         cfg.retry = {.max_attempts = 4, .base_delay = 5ms, .max_delay = 50ms};
         auto creds = []() -> asio::awaitable<http::credentials_lookup> {
-            co_return http::credentials_lookup{{}, sigv4::credentials{"AKIDTEST", core::secret("secret"), {}}};
+            co_return http::credentials_lookup{{},
+                                               sigv4::credentials{"AKIDTEST", core::secret("secret"), {}}};
         };
         return std::make_unique<dynamodb::client>(*https_.back(), cfg, creds, clock_);
     }
@@ -58,7 +59,8 @@ protected:
         const auto c = run(db_->create_table(table_, "LockID"));
         ASSERT_FALSE(c.ec) << dynamodb::describe(c.ec, c.info);
         for (int i = 0; i < 100; ++i) {
-            if (run(db_->describe_table(table_)).status == "ACTIVE") return;
+            if (run(db_->describe_table(table_)).status == "ACTIVE")
+                return;
             std::this_thread::sleep_for(20ms);
         }
         FAIL() << "table " << table_ << " never became ACTIVE";
@@ -85,12 +87,14 @@ TEST_F(Dynalite, ConditionalLockIsExclusive) {
     const dynamodb::expression not_held{.text = "attribute_not_exists(LockID)"};
     const auto mine = lock_info("5f1c7e0a-0000-4000-8000-000000000001", "tfsnap-restore", "ops@host");
     const auto first = run(db_->put_item(
-        table_, {{"LockID", attribute_value::string(lock_id_)}, {"Info", attribute_value::string(mine)}}, not_held));
+        table_, {{"LockID", attribute_value::string(lock_id_)}, {"Info", attribute_value::string(mine)}},
+        not_held));
     ASSERT_FALSE(first.ec) << dynamodb::describe(first.ec, first.info);
 
     const auto theirs = lock_info("0c0c0c0c-0000-4000-8000-000000000002", "OperationTypeApply", "ci@runner");
     const auto second = run(db_->put_item(
-        table_, {{"LockID", attribute_value::string(lock_id_)}, {"Info", attribute_value::string(theirs)}}, not_held));
+        table_, {{"LockID", attribute_value::string(lock_id_)}, {"Info", attribute_value::string(theirs)}},
+        not_held));
     EXPECT_EQ(second.ec, errc::conditional_check_failed);
     EXPECT_EQ(second.info.type, "ConditionalCheckFailedException");
 
@@ -110,14 +114,16 @@ TEST_F(Dynalite, ReleaseOnlyWhenTheLockIsOurs) {
                                     {"Info", attribute_value::string(mine)}},
                                    {.text = "attribute_not_exists(LockID)"}))
                      .ec);
-    const auto wrong = run(db_->delete_item(table_, {{"LockID", attribute_value::string(lock_id_)}},
+    const auto wrong =
+        run(db_->delete_item(table_, {{"LockID", attribute_value::string(lock_id_)}},
+                             {.text = "#i = :info",
+                              .names = {{"#i", "Info"}},
+                              .values = {{":info", attribute_value::string("someone else's")}}}));
+    EXPECT_EQ(wrong.ec, errc::conditional_check_failed);
+    const auto right = run(db_->delete_item(table_, {{"LockID", attribute_value::string(lock_id_)}},
                                             {.text = "#i = :info",
                                              .names = {{"#i", "Info"}},
-                                             .values = {{":info", attribute_value::string("someone else's")}}}));
-    EXPECT_EQ(wrong.ec, errc::conditional_check_failed);
-    const auto right = run(db_->delete_item(
-        table_, {{"LockID", attribute_value::string(lock_id_)}},
-        {.text = "#i = :info", .names = {{"#i", "Info"}}, .values = {{":info", attribute_value::string(mine)}}}));
+                                             .values = {{":info", attribute_value::string(mine)}}}));
     ASSERT_FALSE(right.ec) << dynamodb::describe(right.ec, right.info);
     const auto gone = run(db_->get_item(table_, {{"LockID", attribute_value::string(lock_id_)}}, true, {}));
     ASSERT_FALSE(gone.ec);
@@ -140,7 +146,8 @@ TEST_F(Dynalite, DigestItemIsSetAndOverwritten) {
 }
 
 TEST_F(Dynalite, MissingTableIsResourceNotFound) {
-    const auto r = run(db_->get_item(unique("no-such-table"), {{"LockID", attribute_value::string("x")}}, true, {}));
+    const auto r =
+        run(db_->get_item(unique("no-such-table"), {{"LockID", attribute_value::string("x")}}, true, {}));
     EXPECT_EQ(r.ec, errc::resource_not_found) << dynamodb::describe(r.ec, r.info);
 }
 
@@ -161,7 +168,8 @@ TEST_F(DynamoDb, ThrottlingIsRetriedEvenForAConditionalWrite) {
         if (++calls < 3) {
             const std::string body =
                 R"({"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow"})";
-            return test::canned_response{.status = 400, .headers = {{"x-amz-crc32", crc_of(body)}}, .body = body};
+            return test::canned_response{
+                .status = 400, .headers = {{"x-amz-crc32", crc_of(body)}}, .body = body};
         }
         return test::canned_response{.headers = {{"x-amz-crc32", crc_of("{}")}}, .body = "{}"};
     });

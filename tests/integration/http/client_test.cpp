@@ -7,6 +7,7 @@
 #include "support/fault_proxy.hpp"
 #include "support/loopback_http_server.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,7 +15,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -33,7 +33,8 @@ using tfsnap::test::recorded_request;
 
 // Completion of a spawned test task: an exception fails the io_context's run() call loudly.
 const auto rethrow = [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
+    if (e)
+        std::rethrow_exception(e);
 };
 
 // Runs `n` requests concurrently (or one after another) and returns their results.
@@ -54,7 +55,8 @@ std::vector<result> run(client_config cfg, const std::string& base, std::vector<
         asio::co_spawn(
             io,
             [&]() -> asio::awaitable<void> {
-                for (std::size_t i = 0; i < reqs.size(); ++i) out[i] = co_await c.send(u, reqs[i], sinks[i]);
+                for (std::size_t i = 0; i < reqs.size(); ++i)
+                    out[i] = co_await c.send(u, reqs[i], sinks[i]);
             },
             rethrow);
     }
@@ -94,7 +96,8 @@ TEST(HttpClient, PoolLimitQueuesRequestsBeyondIt) {
     client_config cfg;
     cfg.max_connections_per_host = 2;
     const auto results = run(cfg, server.url(), std::vector<request>(8, get()), true);
-    for (const auto& r : results) ASSERT_FALSE(r.ec) << r.ec.message();
+    for (const auto& r : results)
+        ASSERT_FALSE(r.ec) << r.ec.message();
     EXPECT_LE(server.connections_accepted(), 2u);
     EXPECT_LE(peak.load(), 2);
 }
@@ -102,7 +105,8 @@ TEST(HttpClient, PoolLimitQueuesRequestsBeyondIt) {
 TEST(HttpClient, StaleKeepAliveConnectionIsRetriedOnceOnANewOne) {
     loopback_http_server upstream([](const recorded_request&) { return canned_response{.body = "ok"}; });
     tfsnap::test::fault_proxy proxy("127.0.0.1", upstream.port());
-    proxy.on_request(2, {.kind = tfsnap::test::fault_kind::reset});  // the 2nd request dies on its reused connection
+    proxy.on_request(
+        2, {.kind = tfsnap::test::fault_kind::reset});  // the 2nd request dies on its reused connection
     const auto results = run({}, proxy.url(), {get("/a"), get("/b")});
     ASSERT_FALSE(results[0].ec);
     ASSERT_FALSE(results[1].ec) << results[1].ec.message();
@@ -168,16 +172,17 @@ public:
     static void SetUpTestSuite() {
         dir_ = std::filesystem::temp_directory_path() / ("tfsnap-tls-" + std::to_string(::getpid()));
         std::filesystem::create_directories(dir_);
-        const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
-                                "-addext subjectAltName=DNS:localhost -keyout " +
-                                (dir_ / "key.pem").string() + " -out " + (dir_ / "cert.pem").string() +
-                                " >/dev/null 2>&1";
+        const std::string cmd =
+            "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+            "-addext subjectAltName=DNS:localhost -keyout " +
+            (dir_ / "key.pem").string() + " -out " + (dir_ / "cert.pem").string() + " >/dev/null 2>&1";
         ASSERT_EQ(std::system(cmd.c_str()), 0);
     }
     static void TearDownTestSuite() { std::filesystem::remove_all(dir_); }
     static std::string cert() { return (dir_ / "cert.pem").string(); }
 
-    TlsServer() : ctx_(asio::ssl::context::tls_server), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    TlsServer()
+        : ctx_(asio::ssl::context::tls_server), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
         ctx_.use_certificate_chain_file(cert());
         ctx_.use_private_key_file((dir_ / "key.pem").string(), asio::ssl::context::pem);
         thread_ = std::thread([this] { serve(); });
@@ -199,19 +204,23 @@ private:
             [this]() -> asio::awaitable<void> {
                 for (;;) {
                     auto [aec, sock] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-                    if (aec) co_return;
+                    if (aec)
+                        co_return;
                     boost::beast::ssl_stream<asio::ip::tcp::socket> s(std::move(sock), ctx_);
                     auto [ec] = co_await s.async_handshake(asio::ssl::stream_base::server,
                                                            asio::as_tuple(asio::use_awaitable));
-                    if (ec) continue;  // the client refused our certificate
+                    if (ec)
+                        continue;  // the client refused our certificate
                     if (const char* name = SSL_get_servername(s.native_handle(), TLSEXT_NAMETYPE_host_name)) {
                         std::lock_guard l(m_);
                         sni_ = name;
                     }
                     boost::beast::flat_buffer b;
                     bhttp::request<bhttp::string_body> req;
-                    auto [rec, rn] = co_await bhttp::async_read(s, b, req, asio::as_tuple(asio::use_awaitable));
-                    if (rec) continue;
+                    auto [rec, rn] =
+                        co_await bhttp::async_read(s, b, req, asio::as_tuple(asio::use_awaitable));
+                    if (rec)
+                        continue;
                     bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
                     res.body() = "secure";
                     res.keep_alive(false);

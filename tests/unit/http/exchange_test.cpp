@@ -4,10 +4,10 @@
 
 #include "support/run_sync.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/_experimental/test/fail_count.hpp>
 #include <boost/beast/_experimental/test/stream.hpp>
-#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
@@ -41,13 +41,14 @@ outcome exchange(const request& req, const std::string& reply, body_sink& sink, 
     beast::test::stream server(io);
     client.connect(server);
     client.append(reply);  // what the client will read
-    if (close) client.close_remote();  // then end of stream
+    if (close)
+        client.close_remote();  // then end of stream
     outcome out;
     out.st.reused = reused;
     beast::flat_buffer buffer;
     const deadline d{steady::now() + budget};
-    out.ec = tfsnap::test::run_sync(io, detail::exchange(client, buffer, origin, req, cfg, sink, d, out.r, out.st,
-                                                         [](steady::duration) {}));
+    out.ec = tfsnap::test::run_sync(io, detail::exchange(client, buffer, origin, req, cfg, sink, d, out.r,
+                                                         out.st, [](steady::duration) {}));
     out.sent = std::string(server.str());
     return out;
 }
@@ -61,7 +62,8 @@ request get(std::string target = "/bucket/key") {
 
 TEST(HttpExchange, ReadsStatusHeadersAndBody) {
     string_sink body;
-    const auto out = exchange(get(), "HTTP/1.1 200 OK\r\nETag: \"abc\"\r\nContent-Length: 5\r\n\r\nhello", body);
+    const auto out =
+        exchange(get(), "HTTP/1.1 200 OK\r\nETag: \"abc\"\r\nContent-Length: 5\r\n\r\nhello", body);
     ASSERT_FALSE(out.ec) << out.ec.message();
     EXPECT_EQ(out.r.res.status, 200u);
     EXPECT_EQ(out.r.res.headers["etag"], "\"abc\"");
@@ -85,7 +87,8 @@ TEST(HttpExchange, KeepsACallerHostHeader) {
 TEST(HttpExchange, ChunkedBodyIsReassembled) {
     string_sink body;
     const auto out = exchange(
-        get(), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n", body);
+        get(), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n",
+        body);
     ASSERT_FALSE(out.ec) << out.ec.message();
     EXPECT_EQ(body.data(), "abcdefg");
 }
@@ -94,7 +97,8 @@ TEST(HttpExchange, HeadResponseHasNoBodyDespiteContentLength) {
     string_sink body;
     auto req = get();
     req.method = bhttp::verb::head;
-    const auto out = exchange(req, "HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n", body, {}, nullptr, false);
+    const auto out =
+        exchange(req, "HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n", body, {}, nullptr, false);
     ASSERT_FALSE(out.ec) << out.ec.message();
     EXPECT_EQ(out.r.res.headers["content-length"], "1048576");
     EXPECT_EQ(body.data(), "");
@@ -102,7 +106,8 @@ TEST(HttpExchange, HeadResponseHasNoBodyDespiteContentLength) {
 
 TEST(HttpExchange, ConnectionCloseIsNotReusable) {
     string_sink body;
-    const auto out = exchange(get(), "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", body);
+    const auto out =
+        exchange(get(), "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", body);
     ASSERT_FALSE(out.ec);
     EXPECT_FALSE(out.st.reusable);
 }
@@ -118,7 +123,8 @@ TEST(HttpExchange, OversizedHeaderIsRefused) {
     string_sink body;
     client_config cfg;
     cfg.max_header_bytes = 100;
-    const auto out = exchange(get(), "HTTP/1.1 200 OK\r\nX-Big: " + std::string(500, 'x') + "\r\n\r\n", body, cfg);
+    const auto out =
+        exchange(get(), "HTTP/1.1 200 OK\r\nX-Big: " + std::string(500, 'x') + "\r\n\r\n", body, cfg);
     EXPECT_EQ(out.ec, errc::header_too_large);
 }
 
@@ -154,8 +160,8 @@ TEST(HttpExchange, ClosedBeforeAnyByteIsStaleOnlyWhenReused) {
 
 TEST(HttpExchange, ExpiredDeadlineDoesNoIo) {
     string_sink body;
-    const auto out = exchange(get(), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", body, {}, nullptr, true, false,
-                              std::chrono::seconds(-1));
+    const auto out = exchange(get(), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", body, {}, nullptr, true,
+                              false, std::chrono::seconds(-1));
     EXPECT_EQ(out.ec, errc::timeout);
     EXPECT_EQ(out.sent, "");
 }
@@ -172,7 +178,8 @@ TEST(HttpExchange, MemoryBodyIsSentWithItsLength) {
 }
 
 TEST(HttpExchange, FileBodyIsStreamedAndAMissingFileReported) {
-    const auto path = std::filesystem::temp_directory_path() / ("tfsnap-upload-" + std::to_string(::getpid()));
+    const auto path =
+        std::filesystem::temp_directory_path() / ("tfsnap-upload-" + std::to_string(::getpid()));
     std::ofstream(path) << std::string(200000, 'z');
     string_sink body;
     auto req = get();

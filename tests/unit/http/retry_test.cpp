@@ -4,8 +4,8 @@
 #include "tfsnap/core/error.hpp"
 #include "tfsnap/http/error.hpp"
 
-#include <boost/asio/error.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio/error.hpp>
 
 #include <vector>
 
@@ -48,12 +48,15 @@ TEST(HttpRetry, ClassifierTable) {
 }
 
 TEST(HttpRetry, StatusErrors) {
-    for (unsigned s : {500u, 502u, 503u, 504u}) EXPECT_EQ(status_error(s), errc::server_error) << s;
-    for (unsigned s : {200u, 204u, 301u, 400u, 403u, 404u, 409u, 412u, 501u}) EXPECT_FALSE(status_error(s)) << s;
+    for (unsigned s : {500u, 502u, 503u, 504u})
+        EXPECT_EQ(status_error(s), errc::server_error) << s;
+    for (unsigned s : {200u, 204u, 301u, 400u, 403u, 404u, 409u, 412u, 501u})
+        EXPECT_FALSE(status_error(s)) << s;
 }
 
 TEST(HttpRetry, FullJitterBackoffStaysWithinTheCap) {
-    const retry_policy p{.max_attempts = 10, .base_delay = std::chrono::milliseconds(100),
+    const retry_policy p{.max_attempts = 10,
+                         .base_delay = std::chrono::milliseconds(100),
                          .max_delay = std::chrono::milliseconds(2000)};
     EXPECT_EQ(backoff_delay(p, 0, 0.0).count(), 0);
     EXPECT_EQ(backoff_delay(p, 0, 0.5).count(), 50);
@@ -65,16 +68,18 @@ TEST(HttpRetry, FullJitterBackoffStaysWithinTheCap) {
 
 TEST(HttpRetry, RetriesTransientErrorsUntilSuccess) {
     asio::io_context io;
-    const retry_policy p{.max_attempts = 5, .base_delay = std::chrono::milliseconds(0),
+    const retry_policy p{.max_attempts = 5,
+                         .base_delay = std::chrono::milliseconds(0),
                          .max_delay = std::chrono::milliseconds(0)};
     std::vector<error_code> script{errc::server_error, errc::timeout, {}};
     std::size_t calls = 0;
     std::vector<int> retried;
     const auto out = tfsnap::test::run_sync(
-        io, with_retries(
-                p, true, [] { return 0.5; },
-                [&]() -> asio::awaitable<error_code> { co_return script.at(calls++); },
-                [&](const error_code&, int attempt, std::chrono::milliseconds) { retried.push_back(attempt); }));
+        io,
+        with_retries(
+            p, true, [] { return 0.5; },
+            [&]() -> asio::awaitable<error_code> { co_return script.at(calls++); },
+            [&](const error_code&, int attempt, std::chrono::milliseconds) { retried.push_back(attempt); }));
     EXPECT_FALSE(out.ec);
     EXPECT_EQ(out.attempts, 3);
     EXPECT_EQ(retried, (std::vector<int>{1, 2}));
@@ -83,11 +88,12 @@ TEST(HttpRetry, RetriesTransientErrorsUntilSuccess) {
 TEST(HttpRetry, StopsAtOnceOnAPermanentError) {
     asio::io_context io;
     std::size_t calls = 0;
-    const auto out = tfsnap::test::run_sync(io, with_retries(retry_policy{}, true, [] { return 0.0; },
-                                                             [&]() -> asio::awaitable<error_code> {
-                                                                 ++calls;
-                                                                 co_return errc::tls_verify_failed;
-                                                             }));
+    const auto out = tfsnap::test::run_sync(io, with_retries(
+                                                    retry_policy{}, true, [] { return 0.0; },
+                                                    [&]() -> asio::awaitable<error_code> {
+                                                        ++calls;
+                                                        co_return errc::tls_verify_failed;
+                                                    }));
     EXPECT_EQ(out.ec, errc::tls_verify_failed);
     EXPECT_EQ(calls, 1u);
 }
@@ -95,25 +101,28 @@ TEST(HttpRetry, StopsAtOnceOnAPermanentError) {
 TEST(HttpRetry, NonIdempotentIsNotRetriedAfterTheServerMayHaveActed) {
     asio::io_context io;
     std::size_t calls = 0;
-    const auto out = tfsnap::test::run_sync(io, with_retries(retry_policy{}, false, [] { return 0.0; },
-                                                             [&]() -> asio::awaitable<error_code> {
-                                                                 ++calls;
-                                                                 co_return errc::receive_failed;
-                                                             }));
+    const auto out = tfsnap::test::run_sync(io, with_retries(
+                                                    retry_policy{}, false, [] { return 0.0; },
+                                                    [&]() -> asio::awaitable<error_code> {
+                                                        ++calls;
+                                                        co_return errc::receive_failed;
+                                                    }));
     EXPECT_EQ(out.ec, errc::receive_failed);
     EXPECT_EQ(calls, 1u);
 }
 
 TEST(HttpRetry, GivesUpAfterMaxAttempts) {
     asio::io_context io;
-    const retry_policy p{.max_attempts = 3, .base_delay = std::chrono::milliseconds(0),
+    const retry_policy p{.max_attempts = 3,
+                         .base_delay = std::chrono::milliseconds(0),
                          .max_delay = std::chrono::milliseconds(0)};
     std::size_t calls = 0;
-    const auto out = tfsnap::test::run_sync(io, with_retries(p, true, [] { return 0.0; },
-                                                             [&]() -> asio::awaitable<error_code> {
-                                                                 ++calls;
-                                                                 co_return errc::server_error;
-                                                             }));
+    const auto out = tfsnap::test::run_sync(io, with_retries(
+                                                    p, true, [] { return 0.0; },
+                                                    [&]() -> asio::awaitable<error_code> {
+                                                        ++calls;
+                                                        co_return errc::server_error;
+                                                    }));
     EXPECT_EQ(out.ec, errc::server_error);
     EXPECT_EQ(out.attempts, 3);
     EXPECT_EQ(calls, 3u);

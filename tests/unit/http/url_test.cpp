@@ -36,8 +36,9 @@ TEST(HttpUrl, ParsesSchemesPortsAndPaths) {
 }
 
 TEST(HttpUrl, RejectsWhatIsNotAnHttpUrl) {
-    for (const char* bad : {"", "ftp://x", "http://", "https://:443", "http://h:0", "http://h:65536", "http://h:",
-                            "http://u:p@h", "http://[::1", "http://[::1]x", "s3.amazonaws.com"}) {
+    for (const char* bad :
+         {"", "ftp://x", "http://", "https://:443", "http://h:0", "http://h:65536",
+          "http://h:", "http://u:p@h", "http://[::1", "http://[::1]x", "s3.amazonaws.com"}) {
         EXPECT_FALSE(parse_url(bad).has_value()) << bad;
     }
 }

@@ -41,7 +41,8 @@ struct deadline {
 
     std::optional<steady::duration> step(std::chrono::milliseconds limit) const {
         const auto left = whole - steady::now();
-        if (left <= steady::duration::zero()) return std::nullopt;
+        if (left <= steady::duration::zero())
+            return std::nullopt;
         return std::min<steady::duration>(left, limit);
     }
 };
@@ -57,32 +58,39 @@ inline bool is_connection_gone(const boost::system::error_code& ec) {
 // The parser's own errors: the peer did not speak valid HTTP/1.1.
 inline bool is_parse_error(const boost::system::error_code& ec) {
     namespace he = boost::beast::http;
-    return ec.category() == he::make_error_code(he::error::bad_version).category() && ec != he::error::need_buffer &&
-           ec != he::error::end_of_stream && ec != he::error::partial_message && ec != he::error::header_limit &&
-           ec != he::error::body_limit;
+    return ec.category() == he::make_error_code(he::error::bad_version).category() &&
+           ec != he::error::need_buffer && ec != he::error::end_of_stream &&
+           ec != he::error::partial_message && ec != he::error::header_limit && ec != he::error::body_limit;
 }
 
 inline boost::system::error_code step_error(const boost::system::error_code& ec, errc otherwise) {
-    if (ec == boost::beast::error::timeout) return errc::timeout;
-    if (ec == boost::asio::error::operation_aborted) return ec;  // cancelled by the caller
+    if (ec == boost::beast::error::timeout)
+        return errc::timeout;
+    if (ec == boost::asio::error::operation_aborted)
+        return ec;  // cancelled by the caller
     return otherwise;
 }
 
 template <class Body>
-void prepare_message(boost::beast::http::request<Body>& m, const request& req, const url& u, const client_config& cfg) {
+void prepare_message(boost::beast::http::request<Body>& m, const request& req, const url& u,
+                     const client_config& cfg) {
     namespace bhttp = boost::beast::http;
     m.method(req.method);
     m.target(req.target);
     m.version(11);
-    for (const auto& f : req.headers) m.insert(f.name_string(), f.value());
-    if (m.find(bhttp::field::host) == m.end()) m.set(bhttp::field::host, u.host_header());
-    if (m.find(bhttp::field::user_agent) == m.end()) m.set(bhttp::field::user_agent, cfg.user_agent);
+    for (const auto& f : req.headers)
+        m.insert(f.name_string(), f.value());
+    if (m.find(bhttp::field::host) == m.end())
+        m.set(bhttp::field::host, u.host_header());
+    if (m.find(bhttp::field::user_agent) == m.end())
+        m.set(bhttp::field::user_agent, cfg.user_agent);
     m.keep_alive(true);
     m.prepare_payload();
 }
 
 template <class Stream, class Body, class SetTimeout>
-boost::asio::awaitable<boost::system::error_code> write_message(Stream& s, boost::beast::http::request<Body>& m,
+boost::asio::awaitable<boost::system::error_code> write_message(Stream& s,
+                                                                boost::beast::http::request<Body>& m,
                                                                 const client_config& cfg, const deadline& d,
                                                                 error_info& info, SetTimeout& set_timeout) {
     namespace bhttp = boost::beast::http;
@@ -90,7 +98,8 @@ boost::asio::awaitable<boost::system::error_code> write_message(Stream& s, boost
     bhttp::serializer<true, Body> sr{m};
     while (!sr.is_done()) {
         const auto left = d.step(cfg.write_timeout);
-        if (!left) co_return errc::timeout;
+        if (!left)
+            co_return errc::timeout;
         set_timeout(*left);
         auto [ec, n] = co_await bhttp::async_write_some(s, sr, use_tuple);
         if (ec) {
@@ -163,21 +172,26 @@ boost::asio::awaitable<boost::system::error_code> exchange(Stream& s, boost::bea
     bhttp::response_parser<bhttp::buffer_body> p;
     p.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
     p.body_limit(cfg.max_body_bytes);
-    if (req.method == bhttp::verb::head) p.skip(true);
+    if (req.method == bhttp::verb::head)
+        p.skip(true);
 
     auto left = d.step(cfg.read_timeout);
-    if (!left) co_return errc::timeout;
+    if (!left)
+        co_return errc::timeout;
     set_timeout(*left);
     auto [hec, hn] = co_await bhttp::async_read_header(s, buffer, p, use_tuple);
     if (hec) {
         r.info.detail = hec.message();
-        if (hec == bhttp::error::header_limit) co_return errc::header_too_large;
-        if (hec == bhttp::error::body_limit) co_return errc::body_too_large;  // Content-Length over the limit
+        if (hec == bhttp::error::header_limit)
+            co_return errc::header_too_large;
+        if (hec == bhttp::error::body_limit)
+            co_return errc::body_too_large;  // Content-Length over the limit
         if (is_connection_gone(hec)) {
             st.stale = st.reused && buffer.size() == 0;
             co_return errc::receive_failed;
         }
-        if (is_parse_error(hec)) co_return errc::bad_response;
+        if (is_parse_error(hec))
+            co_return errc::bad_response;
         co_return step_error(hec, errc::receive_failed);
     }
 
@@ -187,14 +201,17 @@ boost::asio::awaitable<boost::system::error_code> exchange(Stream& s, boost::bea
     }
     std::unique_ptr<char[]> chunk;
     while (!p.is_done()) {
-        if (!chunk) chunk = std::make_unique<char[]>(chunk_size);
+        if (!chunk)
+            chunk = std::make_unique<char[]>(chunk_size);
         p.get().body().data = chunk.get();
         p.get().body().size = chunk_size;
         left = d.step(cfg.read_timeout);
-        if (!left) co_return errc::timeout;
+        if (!left)
+            co_return errc::timeout;
         set_timeout(*left);
         auto [bec, bn] = co_await bhttp::async_read(s, buffer, p, use_tuple);
-        if (bec == bhttp::error::need_buffer) bec = {};
+        if (bec == bhttp::error::need_buffer)
+            bec = {};
         const std::size_t got = chunk_size - p.get().body().size;
         if (got > 0) {
             if (auto wec = sink.write({chunk.get(), got})) {
@@ -204,9 +221,12 @@ boost::asio::awaitable<boost::system::error_code> exchange(Stream& s, boost::bea
         }
         if (bec) {
             r.info.detail = bec.message();
-            if (bec == bhttp::error::partial_message || is_connection_gone(bec)) co_return errc::truncated_body;
-            if (bec == bhttp::error::body_limit) co_return errc::body_too_large;
-            if (is_parse_error(bec)) co_return errc::bad_response;
+            if (bec == bhttp::error::partial_message || is_connection_gone(bec))
+                co_return errc::truncated_body;
+            if (bec == bhttp::error::body_limit)
+                co_return errc::body_too_large;
+            if (is_parse_error(bec))
+                co_return errc::bad_response;
             co_return step_error(bec, errc::receive_failed);
         }
     }
