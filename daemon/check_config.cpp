@@ -67,6 +67,7 @@ void describe_config(std::ostream& out, const config::daemon_config& cfg) {
     out << cfg.file << ": OK, " << cfg.environments.size()
         << (cfg.environments.size() == 1 ? " environment\n" : " environments\n");
     out << "state_dir: " << cfg.state_dir << "\n";
+    out << "max_concurrent_jobs: " << cfg.max_concurrent_jobs << "\n";
     out << "control socket: " << cfg.control.socket << "\n";
     out << "  readers:   " << join(cfg.control.readers) << "\n";
     out << "  operators: " << join(cfg.control.operators) << "\n";

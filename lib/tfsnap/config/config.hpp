@@ -112,6 +112,7 @@ struct control_config {
 struct daemon_config {
     std::string file;  // where it was loaded from
     std::string state_dir = "/var/lib/tfsnap";
+    std::int64_t max_concurrent_jobs = 4;  // scheduled runs beyond this wait in due order
     control_config control;
     std::vector<environment> environments;  // in file order
 

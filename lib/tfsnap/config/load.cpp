@@ -579,12 +579,21 @@ public:
                    "start from /usr/share/doc/tfsnap/example.yaml or config/example.yaml");
             return std::nullopt;
         }
-        if (!expect_map(root, "", {"state_dir", "control", "defaults", "environments"}))
+        if (!expect_map(root, "",
+                        {"state_dir", "max_concurrent_jobs", "control", "defaults", "environments"}))
             return std::nullopt;
         daemon_config cfg;
         cfg.file = file_;
         if (auto d = absolute_path_at(root, "state_dir", "", "/var/lib/tfsnap"))
             cfg.state_dir = *d;
+        if (auto n = count_at(root, "max_concurrent_jobs", "")) {
+            if (*n < 1) {
+                report(root["max_concurrent_jobs"], "max_concurrent_jobs", "must be at least 1, got 0",
+                       "write how many backups may run at once, such as 4");
+            } else {
+                cfg.max_concurrent_jobs = *n;
+            }
+        }
 
         if (const YAML::Node c = root["control"];
             is_set(c) && expect_map(c, "control", {"socket", "readers", "operators"})) {

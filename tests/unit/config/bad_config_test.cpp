@@ -141,6 +141,8 @@ const bad_case cases[] = {
      "defaults.ca_file: the path \"certs/ca.pem\" is not absolute; write a path that starts with '/', such "
      "as "
      "\"/etc/ssl/certs/ca-certificates.crt\""},
+    {"ZeroConcurrentJobs", with_env("max_concurrent_jobs: 0\n"), 5, 22,
+     "max_concurrent_jobs: must be at least 1, got 0; write how many backups may run at once, such as 4"},
     {"RelativeTerraformDir", with_env("    terraform_dir: infra/prod\n"), 5, 20,
      "environments.prod.terraform_dir: the path \"infra/prod\" is not absolute; write a path that starts "
      "with '/', "
