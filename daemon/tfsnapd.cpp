@@ -1,8 +1,10 @@
 // tfsnapd: the tfsnap daemon.
 
 #include "check_config.hpp"
+#include "cron_next.hpp"
 #include "tfsnap/config/load.hpp"
 
+#include <chrono>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -19,10 +21,12 @@ constexpr int exit_config = 78;
 constexpr std::string_view usage_text =
     "Usage: tfsnapd --config FILE        run the daemon\n"
     "       tfsnapd --check-config FILE  validate FILE and print what it configures\n"
+    "       tfsnapd cron-next --expr EXPR [--tz ZONE] [--from RFC3339] [--count N] [--json]\n"
+    "                                    print when a cron expression fires\n"
     "       tfsnapd --version\n"
     "       tfsnapd --help\n"
     "\n"
-    "Exit status: 0 ok, 64 usage error, 78 invalid configuration.\n"
+    "Exit status: 0 ok, 64 usage error, 78 invalid configuration (cron-next: 2 on invalid input).\n"
     "Documentation: README.md, and config/example.yaml for every option.\n";
 
 int check_config(const std::string& file) {
@@ -58,6 +62,10 @@ int main(int argc, char** argv) {
     if (args[0] == "--version") {
         std::cout << "tfsnapd " << TFSNAP_VERSION << "\n";
         return exit_ok;
+    }
+    if (args[0] == "cron-next") {
+        return tfsnap::daemon::cron_next_main({args.begin() + 1, args.end()},
+                                              std::chrono::system_clock::now(), std::cout, std::cerr);
     }
     if (args[0] == "--check-config") {
         if (!need_file(0) || args.size() > 2)

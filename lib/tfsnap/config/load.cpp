@@ -1,6 +1,7 @@
 #include "tfsnap/config/load.hpp"
 
 #include "tfsnap/config/validate.hpp"
+#include "tfsnap/cron/expression.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -426,8 +427,16 @@ public:
         schedule_template t;
         t.cron = string_at(n, "cron", p, "0 2 * * *");
         if (t.cron) {
-            if (auto why = check_cron_shape(*t.cron)) {
-                report(n["cron"], join(p, "cron"), *why);
+            if (const auto parsed = cron::expression::parse(*t.cron); !parsed.ok()) {
+                // point at the offending character in the file: the value's column, past its
+                // opening quote, plus the column inside the expression
+                YAML::Mark at = n["cron"].Mark();
+                if (at.column >= 0 && parsed.error.column > 0) {
+                    at.column += (n["cron"].Tag() == "!" ? 1 : 0) + static_cast<int>(parsed.error.column) - 1;
+                }
+                report(
+                    at, join(p, "cron"), parsed.error.message,
+                    "see the cron syntax in the README; `tfsnapd cron-next --expr` previews an expression");
                 t.cron.reset();
             }
         }

@@ -170,32 +170,4 @@ bool is_valid_principal(std::string_view p) noexcept {
                        [](char c) { return is_alnum(c) || c == '_' || c == '-' || c == '.'; });
 }
 
-std::optional<std::string> check_cron_shape(std::string_view expr) {
-    static constexpr std::string_view macros[] = {"@yearly", "@annually", "@monthly", "@weekly",
-                                                  "@daily",  "@midnight", "@hourly"};
-    if (expr.starts_with('@')) {
-        if (std::find(std::begin(macros), std::end(macros), expr) != std::end(macros))
-            return std::nullopt;
-        return "unknown cron macro \"" + std::string(expr) +
-               "\"; use @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly";
-    }
-    std::size_t fields = 0;
-    bool in_field = false;
-    for (const char c : expr) {
-        const bool space = c == ' ' || c == '\t';
-        if (!space && !in_field)
-            ++fields;
-        in_field = !space;
-        if (!space && !is_alnum(c) && c != '*' && c != '/' && c != ',' && c != '-' && c != '?') {
-            return std::string("the cron expression contains '") + c +
-                   "'; fields use digits, names, '*', ',', '-' and '/'";
-        }
-    }
-    if (fields == 5 || fields == 6)
-        return std::nullopt;
-    return "the cron expression has " + std::to_string(fields) +
-           " fields; write 5 (minute hour day-of-month month day-of-week), 6 (seconds first), or a "
-           "macro such as @daily";
-}
-
 }  // namespace tfsnap::config

@@ -42,8 +42,4 @@ std::optional<std::string> check_endpoint(std::string_view url);
 // "user:NAME" or "group:NAME" (NAME as useradd accepts it).
 bool is_valid_principal(std::string_view principal) noexcept;
 
-// The shape of a cron expression: a macro (@daily, ...) or 5 or 6 fields. The message says
-// what is wrong, or nullopt when valid.
-std::optional<std::string> check_cron_shape(std::string_view expr);
-
 }  // namespace tfsnap::config

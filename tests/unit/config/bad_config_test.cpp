@@ -112,10 +112,18 @@ const bad_case cases[] = {
      "group:tfsnap"},
     {"DuplicateEnvironment", with_env("  prod:\n    bucket: tf-state\n    key: other\n"), 5, 3,
      "environments.prod: duplicate key \"prod\"; it is already set at line 2; keep one"},
-    {"CronFieldCount", with_env("    schedules: [{ name: daily, cron: \"0 2 * *\" }]\n"), 5, 38,
-     "environments.prod.schedules[0].cron: the cron expression has 4 fields; write 5 (minute hour "
-     "day-of-month "
-     "month day-of-week), 6 (seconds first), or a macro such as @daily"},
+    {"CronFieldCount", with_env("    schedules: [{ name: daily, cron: \"0 2 * *\" }]\n"), 5, 46,
+     "environments.prod.schedules[0].cron: expected 5 or 6 fields, got 4; see the cron syntax in the README; "
+     "`tfsnapd cron-next --expr` previews an expression"},
+    // the position is the offending field inside the quoted value
+    {"CronOutOfRange", with_env("    schedules: [{ name: daily, cron: \"0 2 32 * *\" }]\n"), 5, 43,
+     "environments.prod.schedules[0].cron: day-of-month 32 out of range 1-31 at column 5; see the cron "
+     "syntax in "
+     "the README; `tfsnapd cron-next --expr` previews an expression"},
+    {"CronUnquotedMonthName", with_env("    schedules: [{ name: m, cron: 0 3 1 jnu * }]\n"), 5, 40,
+     "environments.prod.schedules[0].cron: unknown month name \"jnu\" at column 7; see the cron syntax in "
+     "the "
+     "README; `tfsnapd cron-next --expr` previews an expression"},
     {"ScheduleWithoutName", with_env("    schedules:\n      - cron: \"0 2 * * *\"\n"), 6, 9,
      "environments.prod.schedules[0]: missing key \"name\"; add name: daily (unique per environment)"},
     {"ScheduleWithoutCron", with_env("    schedules:\n      - name: daily\n"), 6, 9,

@@ -76,16 +76,6 @@ TEST(Validate, Principals) {
     EXPECT_FALSE(is_valid_principal("user:a b"));
 }
 
-TEST(Validate, CronShape) {
-    EXPECT_EQ(check_cron_shape("0 2 * * *"), std::nullopt);
-    EXPECT_EQ(check_cron_shape("*/5 0 2 * * sun"), std::nullopt);
-    EXPECT_EQ(check_cron_shape("@daily"), std::nullopt);
-    EXPECT_NE(check_cron_shape("@fortnightly"), std::nullopt);
-    EXPECT_NE(check_cron_shape("0 2 * *"), std::nullopt);
-    EXPECT_NE(check_cron_shape("0 2 * * * * *"), std::nullopt);
-    EXPECT_NE(check_cron_shape("0 2 * * $"), std::nullopt);
-}
-
 TEST(Validate, Regions) {
     EXPECT_TRUE(is_valid_region("us-east-1"));
     EXPECT_TRUE(is_valid_region("eu-central-2"));
