@@ -1,5 +1,11 @@
 #include "check_config.hpp"
 
+#include "tfsnap/cron/expression.hpp"
+#include "tfsnap/scheduler/jitter.hpp"
+
+#include <date/date.h>
+#include <date/tz.h>
+
 #include <ostream>
 #include <string>
 
@@ -61,9 +67,33 @@ std::string join(const std::vector<std::string>& v) {
     return out.empty() ? "(none; root only)" : out;
 }
 
+void describe_next_runs(std::ostream& out, const config::environment& e, const config::schedule& s,
+                        std::chrono::system_clock::time_point now, int runs) {
+    const auto parsed = cron::expression::parse(s.cron);
+    if (!parsed.ok())
+        return;                                                   // the loader has validated it
+    const date::time_zone* zone = date::locate_zone(s.timezone);  // likewise
+    const auto offset = scheduler::jitter_offset(e.name, s.name, s.jitter);
+    out << "    next runs" << (offset.count() > 0 ? " (jitter +" + config::format_duration(offset) + ")" : "")
+        << ":\n";
+    auto t = std::chrono::floor<std::chrono::seconds>(now);
+    for (int i = 0; i < runs; ++i) {
+        const auto slot = parsed.expr->next(t, *zone);
+        if (!slot) {
+            out << "      (no run within 5 years)\n";
+            break;
+        }
+        t = *slot;
+        const auto due = *slot + offset;
+        out << "      " << date::format("%F %T %Z", date::zoned_seconds{zone, due}) << "  =  "
+            << date::format("%FT%TZ", due) << "\n";
+    }
+}
+
 }  // namespace
 
-void describe_config(std::ostream& out, const config::daemon_config& cfg) {
+void describe_config(std::ostream& out, const config::daemon_config& cfg,
+                     std::chrono::system_clock::time_point now, int runs) {
     out << cfg.file << ": OK, " << cfg.environments.size()
         << (cfg.environments.size() == 1 ? " environment\n" : " environments\n");
     out << "state_dir: " << cfg.state_dir << "\n";
@@ -93,6 +123,7 @@ void describe_config(std::ostream& out, const config::daemon_config& cfg) {
                 << config::format_duration(s.jitter) << ", missed runs: " << config::to_string(s.missed)
                 << ", concurrency: " << config::to_string(s.concurrency) << "\n";
             out << "    retention: " << describe_retention(s.retention) << "\n";
+            describe_next_runs(out, e, s, now, runs);
         }
     }
 }

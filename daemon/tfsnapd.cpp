@@ -38,7 +38,7 @@ int check_config(const std::string& file) {
                   << (result.diagnostics.size() == 1 ? " problem" : " problems") << "; nothing was started\n";
         return exit_config;
     }
-    tfsnap::daemon::describe_config(std::cout, *result.config);
+    tfsnap::daemon::describe_config(std::cout, *result.config, std::chrono::system_clock::now());
     return exit_ok;
 }
 

@@ -17,6 +17,12 @@ grep -q "DynamoDB table terraform-locks (LockID okta-terraform-demo/Okta-GitOps/
 grep -q "S3 lockfile s3://acme-tfstate-staging/platform/staging/terraform.tfstate.tflock" <<<"$out" \
   || fail "staging lockfile description missing"
 grep -q 'schedule weekly: cron "0 3 \* \* sun" in Europe/Berlin' <<<"$out" || fail "weekly schedule missing"
+# each schedule lists its next 5 runs; the jitter is a fixed function of the names, so a
+# schedule runs at the same second in every release
+[ "$(grep -c "next runs" <<<"$out")" = 4 ] || fail "next runs missing: $out"
+grep -q "next runs (jitter +26s):" <<<"$out" || fail "myorg/daily jitter changed: $out"
+[ "$(grep -cE '^      20[0-9-]+ [0-9:]+ (UTC|CES?T|[+-][0-9]+)  =  20[0-9-]+T[0-9:]+Z$' <<<"$out")" = 20 ] \
+  || fail "want 20 run lines: $out"
 
 # three different mistakes (the typo'd bucket is one mistake, one message): exit 78, three messages with file:line:col, nothing on stdout
 cat >"$work/bad.yaml" <<'YAML'
