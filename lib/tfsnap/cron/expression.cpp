@@ -493,6 +493,18 @@ std::optional<date::local_seconds> expression::prev_local(date::local_seconds be
     }
 }
 
+namespace {
+
+// The DST policy, in one place: a local time in a gap fires at the transition, the first
+// instant after the gap; a repeated local time fires at its first occurrence.
+sys_seconds fire_instant(local_seconds local, const date::local_info& li) {
+    if (li.result == date::local_info::nonexistent)
+        return li.second.begin;
+    return sys_seconds{local.time_since_epoch()} - li.first.offset;
+}
+
+}  // namespace
+
 std::optional<sys_seconds> expression::next(sys_seconds after, const date::time_zone& zone) const {
     const sys_seconds horizon = after + window;
     local_seconds lower = zone.to_local(after);
@@ -502,10 +514,7 @@ std::optional<sys_seconds> expression::next(sys_seconds after, const date::time_
         if (!local)
             return std::nullopt;
         const date::local_info li = zone.get_info(*local);
-        // in a gap: the transition, the first instant after it; repeated: the first occurrence
-        const sys_seconds fire = li.result == date::local_info::nonexistent
-                                     ? li.second.begin
-                                     : sys_seconds{local->time_since_epoch()} - li.first.offset;
+        const sys_seconds fire = fire_instant(*local, li);
         if (fire > after)
             return fire > horizon ? std::nullopt : std::optional<sys_seconds>{fire};
         if (li.result == date::local_info::ambiguous) {
@@ -534,9 +543,7 @@ std::optional<sys_seconds> expression::prev(sys_seconds before, const date::time
         if (!local)
             return std::nullopt;
         const date::local_info li = zone.get_info(*local);
-        const sys_seconds fire = li.result == date::local_info::nonexistent
-                                     ? li.second.begin
-                                     : sys_seconds{local->time_since_epoch()} - li.first.offset;
+        const sys_seconds fire = fire_instant(*local, li);
         if (fire < before)
             return fire < horizon ? std::nullopt : std::optional<sys_seconds>{fire};
         if (li.result == date::local_info::nonexistent) {
