@@ -1,9 +1,7 @@
 #include "tfsnap/scheduler/stamp_store.hpp"
 
+#include "tfsnap/core/atomic_file.hpp"
 #include "tfsnap/scheduler/error.hpp"
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
@@ -20,39 +18,6 @@ constexpr std::string_view header = "tfsnap-schedule-stamps 1";
 
 std::string errno_detail(std::string_view what, const std::filesystem::path& p, int err) {
     return std::string(what) + " " + p.string() + ": " + std::strerror(err);
-}
-
-stamps_save_result io_failure(std::string_view what, const std::filesystem::path& p, int err) {
-    return {make_error_code(errc::stamps_io), errno_detail(what, p, err)};
-}
-
-class fd_guard {
-public:
-    explicit fd_guard(int fd) noexcept : fd_(fd) {}
-    ~fd_guard() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    fd_guard(const fd_guard&) = delete;
-    fd_guard& operator=(const fd_guard&) = delete;
-    int get() const noexcept { return fd_; }
-    int release() noexcept { return std::exchange(fd_, -1); }
-
-private:
-    int fd_;
-};
-
-bool write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return false;
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
 }
 
 }  // namespace
@@ -136,23 +101,8 @@ stamps_load_result file_stamp_store::load() {
 }
 
 stamps_save_result file_stamp_store::save(const stamp_map& stamps) {
-    const std::string data = serialize(stamps);
-    fd_guard fd(::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
-    if (fd.get() < 0)
-        return io_failure("cannot create", temp_, errno);
-    if (!write_all(fd.get(), data))
-        return io_failure("cannot write", temp_, errno);
-    if (::fsync(fd.get()) != 0)
-        return io_failure("cannot fsync", temp_, errno);
-    if (::close(fd.release()) != 0)
-        return io_failure("cannot close", temp_, errno);
-    if (::rename(temp_.c_str(), path_.c_str()) != 0)
-        return io_failure("cannot rename", temp_, errno);
-    fd_guard dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir.get() < 0)
-        return io_failure("cannot open", dir_, errno);
-    if (::fsync(dir.get()) != 0)
-        return io_failure("cannot fsync", dir_, errno);
+    if (const auto e = core::write_file_atomic(path_, temp_, serialize(stamps), 0640))
+        return {make_error_code(errc::stamps_io), e.message()};
     return {};
 }
 
