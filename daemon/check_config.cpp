@@ -27,10 +27,17 @@ std::string describe_retention(const config::retention_policy& r) {
         out += std::to_string(*v);
     };
     add("last", r.keep_last);
+    add("hourly", r.keep_hourly);
     add("daily", r.keep_daily);
     add("weekly", r.keep_weekly);
     add("monthly", r.keep_monthly);
     add("yearly", r.keep_yearly);
+    if (r.keep_within)
+        out += (out.empty() ? "" : ", ") + std::string("within ") + config::format_duration(*r.keep_within);
+    if (r.min_keep)
+        out += ", never fewer than " + std::to_string(*r.min_keep);
+    out += "; safety snapshots pinned for " +
+           config::format_duration(r.restore_pin.value_or(config::default_restore_pin));
     return out;
 }
 

@@ -14,11 +14,20 @@ retention_policy retention_policy::merged_with(const retention_policy& over) con
         r.keep_monthly = over.keep_monthly;
     if (over.keep_yearly)
         r.keep_yearly = over.keep_yearly;
+    if (over.keep_hourly)
+        r.keep_hourly = over.keep_hourly;
+    if (over.keep_within)
+        r.keep_within = over.keep_within;
+    if (over.min_keep)
+        r.min_keep = over.min_keep;
+    if (over.restore_pin)
+        r.restore_pin = over.restore_pin;
     return r;
 }
 
 bool retention_policy::empty() const noexcept {
-    return !keep_last && !keep_daily && !keep_weekly && !keep_monthly && !keep_yearly;
+    return !keep_last && !keep_hourly && !keep_daily && !keep_weekly && !keep_monthly && !keep_yearly &&
+           !keep_within;
 }
 
 std::string_view to_string(missed_policy p) noexcept {

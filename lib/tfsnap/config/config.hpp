@@ -18,16 +18,26 @@ struct position {
     int column = 0;
 };
 
-// Retention counts; unset means "this rule keeps nothing".
+// How long a safety snapshot (taken before a restore) is pinned when `restore_pin` is unset.
+inline constexpr duration default_restore_pin = std::chrono::days{30};
+
+// Retention rules, applied as restic's `forget` does (see retention/policy.hpp); an unset rule
+// keeps nothing by itself.
 struct retention_policy {
     std::optional<std::int64_t> keep_last;
+    std::optional<std::int64_t> keep_hourly;
     std::optional<std::int64_t> keep_daily;
     std::optional<std::int64_t> keep_weekly;
     std::optional<std::int64_t> keep_monthly;
     std::optional<std::int64_t> keep_yearly;
+    std::optional<duration> keep_within;   // relative to the newest snapshot, not to now
+    std::optional<std::int64_t> min_keep;  // a floor: never keep fewer (the newest are added)
+    std::optional<duration> restore_pin;   // safety snapshots are pinned this long; unset: 30d
 
     // Fields set in `over` replace ours.
     retention_policy merged_with(const retention_policy& over) const;
+    // True when no keep_* rule is set: every snapshot is kept. min_keep and restore_pin are not
+    // rules on their own.
     bool empty() const noexcept;
     friend bool operator==(const retention_policy&, const retention_policy&) = default;
 };

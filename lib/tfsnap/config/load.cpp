@@ -206,8 +206,9 @@ public:
         return v;
     }
 
-    std::optional<std::int64_t> count_at(const YAML::Node& map, std::string_view key,
-                                         const std::string& path) {
+    std::optional<std::int64_t> count_at(
+        const YAML::Node& map, std::string_view key, const std::string& path,
+        std::string_view negative_hint = "write 0 to keep none, or a positive count") {
         const YAML::Node n = map[std::string(key)];
         if (!is_set(n))
             return std::nullopt;
@@ -219,7 +220,7 @@ public:
         }
         if (v < 0) {
             report(n, join(path, key), "must not be negative, got " + std::to_string(v),
-                   "write 0 to keep none, or a positive count");
+                   std::string(negative_hint));
             return std::nullopt;
         }
         return v;
@@ -290,7 +291,8 @@ public:
     void read_retention(const YAML::Node& map, const std::string& path, retention_policy& out) {
         const auto sec =
             open_section(map, "retention", path,
-                         {"keep_last", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"});
+                         {"keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly",
+                          "keep_yearly", "keep_within", "min_keep", "restore_pin"});
         if (!sec)
             return;
         const YAML::Node& n = sec->node;
@@ -301,6 +303,11 @@ public:
         r.keep_weekly = count_at(n, "keep_weekly", p);
         r.keep_monthly = count_at(n, "keep_monthly", p);
         r.keep_yearly = count_at(n, "keep_yearly", p);
+        r.keep_hourly = count_at(n, "keep_hourly", p);
+        r.keep_within = duration_at(n, "keep_within", p);
+        r.min_keep =
+            count_at(n, "min_keep", p, "write 0 for no floor, or how many snapshots to keep at least");
+        r.restore_pin = duration_at(n, "restore_pin", p);
         out = out.merged_with(r);
     }
 

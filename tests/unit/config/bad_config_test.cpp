@@ -76,6 +76,14 @@ const bad_case cases[] = {
     {"EnumTypo", with_env("defaults:\n  schedule:\n    missed: run_once\n"), 7, 13,
      "defaults.schedule.missed: invalid value \"run_once\"; did you mean \"run-once\"? valid: run-once or "
      "skip"},
+    {"BadKeepWithin", with_env("    retention: { keep_within: a week }\n"), 5, 31,
+     "environments.prod.retention.keep_within: invalid duration \"a week\"; write a number and a unit, such "
+     "as 90s, 5m, 12h or 7d"},
+    {"NegativeMinKeep", with_env("    retention:\n      min_keep: -2\n"), 6, 17,
+     "environments.prod.retention.min_keep: must not be negative, got -2; write 0 for no floor, or how many "
+     "snapshots to keep at least"},
+    {"RetentionKeyTypo", with_env("    retention: { keep_hourley: 3 }\n"), 5, 18,
+     "environments.prod.retention.keep_hourley: unknown key \"keep_hourley\"; did you mean \"keep_hourly\"?"},
     {"CountNotANumber", with_env("    retention: { keep_last: seven }\n"), 5, 29,
      "environments.prod.retention.keep_last: expected a whole number, got \"seven\"; write a count such as "
      "7"},

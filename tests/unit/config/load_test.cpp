@@ -142,3 +142,44 @@ TEST(ConfigLoad, ErrorCodeCategory) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ConfigLoad, RetentionKeysMergeDefaultsEnvironmentSchedule) {
+    const auto r = load_string(
+        "defaults:\n"
+        "  retention: { keep_hourly: 24, keep_within: 7d, min_keep: 3, restore_pin: 14d }\n"
+        "environments:\n"
+        "  prod:\n"
+        "    bucket: tf-state\n"
+        "    key: prod/terraform.tfstate\n"
+        "    retention: { keep_within: 2w, min_keep: 5 }\n"
+        "    schedules:\n"
+        "      - { name: daily, cron: \"@daily\" }\n"
+        "      - { name: hourly, cron: \"@hourly\", retention: { keep_hourly: 48, restore_pin: 0 } }\n",
+        "merge.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& e = r.config->environments.at(0);
+    EXPECT_EQ(e.retention.keep_hourly, 24);
+    EXPECT_EQ(e.retention.keep_within, duration{std::chrono::days{14}});
+    EXPECT_EQ(e.retention.min_keep, 5);
+    EXPECT_EQ(e.retention.restore_pin, duration{std::chrono::days{14}});
+    EXPECT_FALSE(e.retention.empty());
+    EXPECT_EQ(e.schedules.at(0).retention, e.retention);
+    const auto& hourly = e.schedules.at(1).retention;
+    EXPECT_EQ(hourly.keep_hourly, 48);
+    EXPECT_EQ(hourly.restore_pin, duration{0});
+    EXPECT_EQ(hourly.min_keep, 5);
+    EXPECT_EQ(hourly.keep_within, duration{std::chrono::days{14}});
+}
+
+TEST(ConfigLoad, MinKeepAndRestorePinAloneAreNoRetentionRule) {
+    retention_policy p;
+    p.min_keep = 3;
+    p.restore_pin = duration{60};
+    EXPECT_TRUE(p.empty());
+    p.keep_within = duration{0};
+    EXPECT_FALSE(p.empty());
+}
+
+}  // namespace
