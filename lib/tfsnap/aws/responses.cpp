@@ -1,5 +1,7 @@
 #include "tfsnap/aws/responses.hpp"
 
+#include "tfsnap/core/rfc3339.hpp"
+
 #include "tfsnap/aws/detail/text.hpp"
 
 #include <rapidjson/document.h>
@@ -101,16 +103,7 @@ std::optional<time_point> parse_iso8601(std::string_view t) {
 }
 
 std::string format_iso8601(time_point t) {
-    const auto secs = std::chrono::floor<std::chrono::seconds>(t);
-    const auto day = std::chrono::floor<std::chrono::days>(secs);
-    const std::chrono::year_month_day ymd{day};
-    const std::chrono::hh_mm_ss hms{secs - day};
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                  static_cast<int>(hms.seconds().count()));
-    return buf;
+    return core::format_rfc3339(std::chrono::floor<std::chrono::seconds>(t));
 }
 
 parsed_credentials parse_container_credentials(std::string_view json, container_kind kind) {
