@@ -1,4 +1,5 @@
 #include "fault_proxy.hpp"
+#include "loopback_listen.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -100,12 +101,7 @@ struct fault_proxy::impl {
           options_(options),
           acceptor_(io_),
           resolver_(io_) {
-        const tcp::endpoint ep{asio::ip::address_v4::loopback(), 0};
-        acceptor_.open(ep.protocol());
-        acceptor_.set_option(tcp::acceptor::reuse_address(true));
-        acceptor_.bind(ep);
-        acceptor_.listen();
-        port_ = acceptor_.local_endpoint().port();
+        port_ = listen_on_loopback(acceptor_);
         asio::co_spawn(io_, accept_loop(), [](std::exception_ptr) {});
         thread_ = std::thread([this] { io_.run(); });
     }

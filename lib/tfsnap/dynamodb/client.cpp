@@ -127,11 +127,6 @@ std::optional<item> decode_object(const rapidjson::Value& obj) {
     return out;
 }
 
-std::string header(const http::response& r, std::string_view name) {
-    const auto it = r.headers.find(name);
-    return it == r.headers.end() ? std::string() : std::string(it->value());
-}
-
 }  // namespace
 
 namespace json {
@@ -213,8 +208,8 @@ asio::awaitable<client::call_result> client::execute(const char* operation, cons
             co_return r.ec;
         }
         out.info.http_status = r.res.status;
-        out.info.request_id = header(r.res, "x-amzn-requestid");
-        if (const auto crc = header(r.res, "x-amz-crc32"); !crc.empty()) {
+        out.info.request_id = r.res.header("x-amzn-requestid");
+        if (const auto crc = r.res.header("x-amz-crc32"); !crc.empty()) {
             boost::crc_32_type sum;
             sum.process_bytes(sink.data().data(), sink.data().size());
             std::uint32_t expected = 0;

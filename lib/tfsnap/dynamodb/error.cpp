@@ -1,5 +1,7 @@
 #include "tfsnap/dynamodb/error.hpp"
 
+#include "tfsnap/http/error.hpp"
+
 #include <array>
 #include <utility>
 
@@ -86,20 +88,14 @@ errc from_type(std::string_view type, unsigned http_status) noexcept {
 }
 
 std::string describe(const boost::system::error_code& ec, const error_info& info) {
-    std::string out = info.operation.empty() ? "DynamoDB" : info.operation;
-    if (!info.table.empty())
-        out += " " + info.table;
-    out += ": ";
-    if (info.http_status != 0)
-        out += "HTTP " + std::to_string(info.http_status) + " ";
-    out += info.type.empty() ? ec.message() : info.type + " (" + ec.message() + ")";
-    if (!info.request_id.empty())
-        out += ", request id " + info.request_id;
-    if (!info.message.empty())
-        out += ": " + info.message;
-    if (!info.detail.empty())
-        out += " [" + info.detail + "]";
-    return out;
+    return http::format_service_error("DynamoDB", ec,
+                                      {.operation = info.operation,
+                                       .subject = info.table,
+                                       .http_status = info.http_status,
+                                       .code = info.type,
+                                       .request_id = info.request_id,
+                                       .message = info.message,
+                                       .detail = info.detail});
 }
 
 }  // namespace tfsnap::dynamodb

@@ -33,6 +33,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace tfsnap::http {
 
@@ -67,6 +68,12 @@ struct request {
 struct response {
     unsigned status = 0;
     boost::beast::http::fields headers;
+
+    // The first value of a header (names are case-insensitive), or "" when absent.
+    std::string header(std::string_view name) const {
+        const auto it = headers.find(name);
+        return it == headers.end() ? std::string() : std::string(it->value());
+    }
 };
 
 struct result {

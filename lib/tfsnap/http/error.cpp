@@ -74,4 +74,28 @@ boost::system::error_code status_error(unsigned status) noexcept {
     }
 }
 
+std::string format_service_error(std::string_view service, const boost::system::error_code& ec,
+                                 const service_error_text& t) {
+    std::string out(t.operation.empty() ? service : t.operation);
+    if (!t.subject.empty()) {
+        out += ' ';
+        out += t.subject;
+    }
+    out += ": ";
+    if (t.http_status != 0)
+        out += "HTTP " + std::to_string(t.http_status) + " ";
+    if (t.code.empty()) {
+        out += ec.message();
+    } else {
+        out += std::string(t.code) + " (" + ec.message() + ")";
+    }
+    if (!t.request_id.empty())
+        out += ", request id " + std::string(t.request_id);
+    if (!t.message.empty())
+        out += ": " + std::string(t.message);
+    if (!t.detail.empty())
+        out += " [" + std::string(t.detail) + "]";
+    return out;
+}
+
 }  // namespace tfsnap::http

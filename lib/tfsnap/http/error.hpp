@@ -10,6 +10,7 @@
 #include "tfsnap/core/error.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace tfsnap::http {
 
@@ -48,6 +49,21 @@ struct error_info {
     std::string target;  // "https://host:port" the request went to (no path: keys can be sensitive)
     std::string detail;  // e.g. the system error's message, or the TLS verify result
 };
+
+// The parts of an AWS service error as S3 and DynamoDB report them, and the one way tfsnap
+// words it: "GetObject bucket/key: HTTP 404 NoSuchVersion (the object version does not
+// exist), request id X: message [transport detail]".
+struct service_error_text {
+    std::string_view operation;  // "GetObject"; the service name when empty
+    std::string_view subject;    // "bucket/key", a table name, or empty
+    unsigned http_status = 0;
+    std::string_view code;  // the service's error code or exception type
+    std::string_view request_id;
+    std::string_view message;  // the service's message (untrusted)
+    std::string_view detail;   // the transport's detail
+};
+std::string format_service_error(std::string_view service, const boost::system::error_code& ec,
+                                 const service_error_text& t);
 
 }  // namespace tfsnap::http
 

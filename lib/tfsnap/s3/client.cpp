@@ -5,6 +5,7 @@
 
 #include <boost/beast/http/verb.hpp>
 
+#include <charconv>
 #include <fstream>
 
 namespace tfsnap::s3 {
@@ -49,21 +50,21 @@ private:
     http::body_sink* current_ = &success_;
 };
 
-std::string header(const http::response& r, std::string_view name) {
-    const auto it = r.headers.find(name);
-    return it == r.headers.end() ? std::string() : std::string(it->value());
-}
-
 object_info object_from_headers(const http::response& r) {
     object_info o;
-    o.version_id = header(r, "x-amz-version-id");
-    o.etag = header(r, "etag");
-    if (const auto len = header(r, "content-length"); !len.empty())
-        o.size = std::stoull(len);
-    if (const auto lm = parse_http_date(header(r, "last-modified")))
+    o.version_id = r.header("x-amz-version-id");
+    o.etag = r.header("etag");
+    // untrusted: a malformed length leaves size 0 instead of throwing
+    if (const auto len = r.header("content-length"); !len.empty()) {
+        std::uint64_t n = 0;
+        const auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), n);
+        if (ec == std::errc{} && end == len.data() + len.size())
+            o.size = n;
+    }
+    if (const auto lm = parse_http_date(r.header("last-modified")))
         o.last_modified = *lm;
-    o.sse = header(r, "x-amz-server-side-encryption");
-    o.kms_key_id = header(r, "x-amz-server-side-encryption-aws-kms-key-id");
+    o.sse = r.header("x-amz-server-side-encryption");
+    o.kms_key_id = r.header("x-amz-server-side-encryption-aws-kms-key-id");
     return o;
 }
 
@@ -223,14 +224,14 @@ asio::awaitable<client::call_result> client::execute(const call& c) {
         }
         out.res = r.res;
         out.info.http_status = r.res.status;
-        out.info.request_id = header(r.res, "x-amz-request-id");
+        out.info.request_id = r.res.header("x-amz-request-id");
         if (r.res.status < 300) {
             if (c.validate)
                 co_return c.validate(r.res, c.sink == nullptr ? own_body.data() : std::string_view{},
                                      out.info);
             co_return error_code{};
         }
-        if (header(r.res, "x-amz-delete-marker") == "true" && (r.res.status == 404 || r.res.status == 405)) {
+        if (r.res.header("x-amz-delete-marker") == "true" && (r.res.status == 404 || r.res.status == 405)) {
             co_return errc::delete_marker;
         }
         if (auto doc = parse_error(sink.error_body())) {
@@ -337,8 +338,8 @@ asio::awaitable<put_result> client::put_object(std::string bucket, std::string k
     out.ec = r.ec;
     out.info = std::move(r.info);
     if (!r.ec) {
-        out.version_id = header(r.res, "x-amz-version-id");
-        out.etag = header(r.res, "etag");
+        out.version_id = r.res.header("x-amz-version-id");
+        out.etag = r.res.header("etag");
     }
     co_return out;
 }
@@ -380,7 +381,7 @@ asio::awaitable<copy_result> client::copy_object(std::string src_bucket, std::st
     if (r.ec)
         co_return out;
     out.etag = etag;
-    out.version_id = header(r.res, "x-amz-version-id");
+    out.version_id = r.res.header("x-amz-version-id");
     if (out.version_id.empty()) {
         // radosgw answers without x-amz-version-id: the new current version is learnt by HEAD.
         // A write by someone else between the two requests would be seen instead; callers
@@ -413,8 +414,8 @@ asio::awaitable<delete_result> client::delete_object(std::string bucket, std::st
     out.ec = r.ec;
     out.info = std::move(r.info);
     if (!r.ec) {
-        out.version_id = header(r.res, "x-amz-version-id");
-        out.delete_marker = header(r.res, "x-amz-delete-marker") == "true";
+        out.version_id = r.res.header("x-amz-version-id");
+        out.delete_marker = r.res.header("x-amz-delete-marker") == "true";
     }
     co_return out;
 }

@@ -1,5 +1,7 @@
 #include "tfsnap/s3/error.hpp"
 
+#include "tfsnap/http/error.hpp"
+
 #include <array>
 #include <utility>
 
@@ -126,20 +128,14 @@ errc from_code(std::string_view code, unsigned http_status) noexcept {
 }
 
 std::string describe(const boost::system::error_code& ec, const error_info& info) {
-    std::string out = info.operation.empty() ? "S3" : info.operation;
-    if (!info.resource.empty())
-        out += " " + info.resource;
-    out += ": ";
-    if (info.http_status != 0)
-        out += "HTTP " + std::to_string(info.http_status) + " ";
-    out += info.code.empty() ? ec.message() : info.code + " (" + ec.message() + ")";
-    if (!info.request_id.empty())
-        out += ", request id " + info.request_id;
-    if (!info.message.empty())
-        out += ": " + info.message;
-    if (!info.detail.empty())
-        out += " [" + info.detail + "]";
-    return out;
+    return http::format_service_error("S3", ec,
+                                      {.operation = info.operation,
+                                       .subject = info.resource,
+                                       .http_status = info.http_status,
+                                       .code = info.code,
+                                       .request_id = info.request_id,
+                                       .message = info.message,
+                                       .detail = info.detail});
 }
 
 }  // namespace tfsnap::s3

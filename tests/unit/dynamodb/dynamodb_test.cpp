@@ -60,3 +60,30 @@ TEST(DynamoDbErrors, TypesMapToCodesAndRetryClasses) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(DynamoDbErrors, DescribeWordsEveryPart) {
+    error_info info;
+    info.operation = "PutItem";
+    info.table = "terraform-locks";
+    info.http_status = 400;
+    info.type = "ConditionalCheckFailedException";
+    info.request_id = "RID1";
+    info.message = "The conditional request failed";
+    EXPECT_EQ(
+        describe(errc::conditional_check_failed, info),
+        "PutItem terraform-locks: HTTP 400 ConditionalCheckFailedException (the condition of the request was "
+        "not met), request id RID1: The conditional request failed");
+    const error_info transport{.operation = "",
+                               .table = "",
+                               .http_status = 0,
+                               .type = "",
+                               .message = "",
+                               .request_id = "",
+                               .detail = "connect: Connection refused"};
+    EXPECT_EQ(describe(tfsnap::http::errc::connect_failed, transport),
+              "DynamoDB: connection could not be established [connect: Connection refused]");
+}
+
+}  // namespace
