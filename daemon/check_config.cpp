@@ -55,16 +55,26 @@ std::string describe_locks(const config::environment& e) {
     return out.empty() ? "none (the Terraform backend uses no lock)" : out;
 }
 
-std::string describe_copy(const config::copy_config& c) {
+std::string describe_copy(const config::environment& e) {
+    const auto& c = e.copy;
+    const std::string sse =
+        c.sse.empty() ? "" : " (sse " + c.sse + (c.kms_key_id.empty() ? "" : " " + c.kms_key_id) + ")";
+    const std::string archive =
+        c.on_expiry == config::expiry_action::archive && c.mode != config::copy_mode::server_side
+            ? "; before a version expires: server-side to s3://" + c.bucket + "/" + c.prefix + sse
+            : "";
     switch (c.mode) {
         case config::copy_mode::server_side:
-            return "server-side to s3://" + c.bucket + "/" + c.prefix;
+            return "server-side to s3://" + c.bucket + "/" + c.prefix + sse;
         case config::copy_mode::local:
-            return "local, encrypted with the key in " + c.key_file;
+            return "local, AES-256-GCM with the key in " +
+                   (c.key_file.empty() ? "systemd credential " + c.key_credential : c.key_file) + archive;
         case config::copy_mode::none:
             break;
     }
-    return "none (snapshots pin S3 versions only)";
+    if (e.source == config::source_kind::file)
+        return "none (the catalog keeps each snapshot's bytes, mode 0600)";
+    return "none (snapshots pin S3 versions only)" + archive;
 }
 
 std::string join(const std::vector<std::string>& v) {
@@ -105,22 +115,37 @@ void describe_config(std::ostream& out, const config::daemon_config& cfg,
         << (cfg.environments.size() == 1 ? " environment\n" : " environments\n");
     out << "state_dir: " << cfg.state_dir << "\n";
     out << "max_concurrent_jobs: " << cfg.max_concurrent_jobs << "\n";
+    out << "catalog: " << cfg.state_dir << "/catalog"
+        << (cfg.catalog.git ? ", a git repository (commit + tag per snapshot)" : "") << "\n";
     out << "control socket: " << cfg.control.socket << "\n";
     out << "  readers:   " << join(cfg.control.readers) << "\n";
     out << "  operators: " << join(cfg.control.operators) << "\n";
     for (const auto& e : cfg.environments) {
         out << "\nenvironment " << e.name << "\n";
-        out << "  state:     s3://" << e.bucket << "/" << e.key << "\n";
-        out << "  region:    " << e.region;
-        if (e.endpoint)
-            out << ", endpoint " << *e.endpoint << (e.path_style ? " (path-style)" : "");
-        out << "\n";
-        if (e.dynamodb_endpoint)
-            out << "  dynamodb:  " << *e.dynamodb_endpoint << "\n";
-        out << "  tls:       verified against "
-            << (e.ca_file ? *e.ca_file : std::string("the system CA store")) << "\n";
-        out << "  locks:     " << describe_locks(e) << "\n";
-        out << "  copy:      " << describe_copy(e.copy) << "\n";
+        if (e.source == config::source_kind::file) {
+            out << "  state:     file " << e.path << " (local backend)\n";
+        } else {
+            out << "  state:     s3://" << e.bucket << "/" << e.key << "\n";
+            out << "  region:    " << e.region;
+            if (e.endpoint)
+                out << ", endpoint " << *e.endpoint << (e.path_style ? " (path-style)" : "");
+            out << "\n";
+            if (e.dynamodb_endpoint)
+                out << "  dynamodb:  " << *e.dynamodb_endpoint << "\n";
+            out << "  tls:       verified against "
+                << (e.ca_file ? *e.ca_file : std::string("the system CA store")) << "\n";
+            out << "  locks:     " << describe_locks(e) << "\n";
+        }
+        out << "  copy:      " << describe_copy(e) << "\n";
+        out << "  snapshots: "
+            << (e.always_snapshot ? "every run, even when the state is unchanged"
+                                  : "when the state changed (an unchanged state is recorded as a check)")
+            << "\n";
+        if (e.verify.enabled) {
+            out << "  verify:    cron \"" << e.verify.cron << "\" in " << e.verify.timezone << "\n";
+        } else {
+            out << "  verify:    on demand only\n";
+        }
         if (e.terraform_dir)
             out << "  terraform: " << *e.terraform_dir << "\n";
         if (e.schedules.empty())

@@ -50,6 +50,14 @@ std::string_view to_string(copy_mode m) noexcept {
     return "none";
 }
 
+std::string_view to_string(expiry_action a) noexcept {
+    return a == expiry_action::archive ? "archive" : "warn";
+}
+
+std::string_view to_string(source_kind k) noexcept {
+    return k == source_kind::file ? "file" : "s3";
+}
+
 const environment* daemon_config::find(std::string_view name) const noexcept {
     for (const auto& e : environments) {
         if (e.name == name)

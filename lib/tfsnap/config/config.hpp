@@ -83,17 +83,48 @@ struct lock_config {
 enum class copy_mode { none, server_side, local };
 std::string_view to_string(copy_mode m) noexcept;
 
+// What to do when a bucket lifecycle rule will delete a retained snapshot's S3 version and the
+// snapshot has no copy: warn (log + metric), or also take a server-side copy before it expires.
+enum class expiry_action { warn, archive };
+std::string_view to_string(expiry_action a) noexcept;
+
 struct copy_config {
     copy_mode mode = copy_mode::none;
-    std::string bucket;    // server-side: the archive bucket
-    std::string prefix;    // server-side: prefix inside the archive bucket
-    std::string key_file;  // local: the AES-256 key file
+    std::string bucket;          // server-side (or on_expiry: archive): the archive bucket
+    std::string prefix;          // prefix inside the archive bucket; default "<environment>/"
+    std::string sse;             // server-side: "" (the bucket's default), "AES256" or "aws:kms"
+    std::string kms_key_id;      // with sse aws:kms; empty: the account's default KMS key
+    std::string key_file;        // local: the AES-256 key file
+    std::string key_credential;  // local: or the key from $CREDENTIALS_DIRECTORY/<name>
+    expiry_action on_expiry = expiry_action::warn;
 
+    // Whether snapshots can be archived into `bucket` (always, or before their version expires).
+    bool archives() const noexcept {
+        return mode == copy_mode::server_side || (on_expiry == expiry_action::archive && !bucket.empty());
+    }
     friend bool operator==(const copy_config&, const copy_config&) = default;
+};
+
+// Where an environment's state lives: the S3 backend's versioned object, or a local
+// terraform.tfstate (Terraform's local backend), whose bytes are copied into the catalog.
+enum class source_kind { s3, file };
+std::string_view to_string(source_kind k) noexcept;
+
+// The verify job: checks every retained snapshot (version still there with its ETag and size,
+// copy checksums, the DynamoDB digest). Weekly by default.
+struct verify_config {
+    bool enabled = true;
+    std::string cron = "0 4 * * sun";
+    std::string timezone = "UTC";
+    duration jitter{0};
+
+    friend bool operator==(const verify_config&, const verify_config&) = default;
 };
 
 struct environment {
     std::string name;
+    source_kind source = source_kind::s3;
+    std::string path;  // source file: the terraform.tfstate to snapshot
     std::string bucket;
     std::string key;
     std::string region = "us-east-1";
@@ -106,6 +137,8 @@ struct environment {
     std::vector<schedule> schedules;  // empty: backed up on demand only
     retention_policy retention;       // defaults merged with the environment's own
     copy_config copy;
+    bool always_snapshot = false;  // snapshot even when the current version is already snapshotted
+    verify_config verify;
     std::optional<std::string> terraform_dir;
     position where;
 
@@ -119,11 +152,17 @@ struct control_config {
     std::vector<std::string> operators;  // may also POST (back up, restore)
 };
 
+struct catalog_config {
+    bool git = false;  // commit and tag each snapshot in <state_dir>/catalog (a git work tree)
+    duration git_timeout = std::chrono::seconds{30};
+};
+
 struct daemon_config {
     std::string file;  // where it was loaded from
     std::string state_dir = "/var/lib/tfsnap";
     std::int64_t max_concurrent_jobs = 4;  // scheduled runs beyond this wait in due order
     control_config control;
+    catalog_config catalog;
     std::vector<environment> environments;  // in file order
 
     const environment* find(std::string_view name) const noexcept;

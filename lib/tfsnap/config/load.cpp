@@ -72,6 +72,18 @@ bool is_set(const YAML::Node& n) {
     return n.IsDefined() && !n.IsNull();
 }
 
+struct schedule_template {
+    std::optional<std::string> cron, timezone;
+    std::optional<missed_policy> missed;
+    std::optional<concurrency_policy> concurrency;
+    std::optional<duration> jitter;
+};
+
+struct verify_template {
+    std::optional<bool> enabled;
+    schedule_template when;
+};
+
 // Partial settings, as written in `defaults` or in one environment, before merging.
 struct connection_settings {
     std::optional<std::string> region, endpoint, dynamodb_endpoint, ca_file;
@@ -79,14 +91,9 @@ struct connection_settings {
     std::optional<credentials_config> credentials;
     std::optional<lock_config> lock;
     std::optional<copy_config> copy;
+    std::optional<bool> always_snapshot;
+    std::optional<verify_template> verify;
     retention_policy retention;
-};
-
-struct schedule_template {
-    std::optional<std::string> cron, timezone;
-    std::optional<missed_policy> missed;
-    std::optional<concurrency_policy> concurrency;
-    std::optional<duration> jitter;
 };
 
 class reader {
@@ -367,7 +374,9 @@ public:
     }
 
     std::optional<copy_config> read_copy(const YAML::Node& map, const std::string& path) {
-        const auto sec = open_section(map, "copy", path, {"mode", "bucket", "prefix", "key_file"});
+        const auto sec = open_section(
+            map, "copy", path,
+            {"mode", "bucket", "prefix", "sse", "kms_key_id", "key_file", "key_credential", "on_expiry"});
         if (!sec)
             return std::nullopt;
         const YAML::Node& n = sec->node;
@@ -384,22 +393,62 @@ public:
         c.bucket = string_at(n, "bucket", p, "tfsnap-archive").value_or("");
         c.prefix = string_at(n, "prefix", p, "myorg/").value_or("");
         c.key_file = absolute_path_at(n, "key_file", p, "/etc/tfsnap/copy.key").value_or("");
+        c.key_credential = string_at(n, "key_credential", p, "tfsnap-copy-key").value_or("");
+        if (!c.key_credential.empty() && !is_valid_name(c.key_credential)) {
+            report(n["key_credential"], join(p, "key_credential"),
+                   "invalid credential name " + quoted(c.key_credential),
+                   "write the name given to LoadCredential=, such as tfsnap-copy-key");
+            c.key_credential.clear();
+        }
+        c.sse = enum_at<std::string_view>(n, "sse", p, {{"AES256", "AES256"}, {"aws:kms", "aws:kms"}})
+                    .value_or("");
+        c.kms_key_id = string_at(n, "kms_key_id", p, "alias/tfsnap").value_or("");
+        const auto on_expiry = enum_at<expiry_action>(
+            n, "on_expiry", p, {{"warn", expiry_action::warn}, {"archive", expiry_action::archive}});
+        c.on_expiry = on_expiry.value_or(expiry_action::warn);
         if (!mode)
             return c;
-        if (c.mode == copy_mode::server_side) {
+        const bool wants_bucket = c.mode == copy_mode::server_side || c.on_expiry == expiry_action::archive;
+        if (wants_bucket) {
             if (c.bucket.empty() && !is_set(n["bucket"])) {
-                report(n["mode"], p, "mode server-side needs an archive bucket", "add bucket: NAME");
+                if (c.mode == copy_mode::server_side)
+                    report(n["mode"], p, "mode server-side needs an archive bucket", "add bucket: NAME");
+                else
+                    report(n["on_expiry"], p, "on_expiry archive needs an archive bucket",
+                           "add bucket: NAME");
             } else if (!c.bucket.empty() && !is_valid_bucket_name(c.bucket)) {
                 report(n["bucket"], join(p, "bucket"), "invalid bucket name " + quoted(c.bucket),
                        "bucket names are 3-63 of a-z 0-9 . -, starting and ending with a letter or digit");
             }
+        } else {
+            for (const auto* k : {"bucket", "prefix", "sse", "kms_key_id"}) {
+                if (is_set(n[k])) {
+                    report(n[k], join(p, k),
+                           std::string(k) + " is only used with mode server-side or on_expiry archive",
+                           "set mode: server-side, or remove " + std::string(k));
+                }
+            }
         }
-        if (c.mode == copy_mode::local && c.key_file.empty() && !is_set(n["key_file"])) {
-            report(n["mode"], p, "mode local needs an encryption key", "add key_file: /etc/tfsnap/copy.key");
+        if (is_set(n["kms_key_id"]) && c.sse != "aws:kms" && is_set(n["sse"])) {
+            report(n["kms_key_id"], join(p, "kms_key_id"), "kms_key_id is only used with sse aws:kms",
+                   "set sse: aws:kms, or remove kms_key_id");
         }
-        if (c.mode != copy_mode::server_side && is_set(n["bucket"])) {
-            report(n["bucket"], join(p, "bucket"), "bucket is only used with mode server-side",
-                   "set mode: server-side, or remove bucket");
+        if (c.mode == copy_mode::local) {
+            if (!is_set(n["key_file"]) && !is_set(n["key_credential"])) {
+                report(n["mode"], p, "mode local needs an encryption key",
+                       "add key_file: /etc/tfsnap/copy.key (make one with tfsnapd keygen --output FILE), or "
+                       "key_credential: NAME");
+            } else if (is_set(n["key_file"]) && is_set(n["key_credential"])) {
+                report(n["key_credential"], join(p, "key_credential"),
+                       "key_file and key_credential both name the key", "keep one of them");
+            }
+        } else {
+            for (const auto* k : {"key_file", "key_credential"}) {
+                if (is_set(n[k])) {
+                    report(n[k], join(p, k), std::string(k) + " is only used with mode local",
+                           "set mode: local, or remove " + std::string(k));
+                }
+            }
         }
         return c;
     }
@@ -427,7 +476,27 @@ public:
         s.credentials = read_credentials(map, path);
         s.lock = read_lock(map, path);
         s.copy = read_copy(map, path);
+        s.always_snapshot = bool_at(map, "always_snapshot", path);
+        s.verify = read_verify(map, path);
         read_retention(map, path, s.retention);
+    }
+
+    // verify: false, or verify: { enabled, cron, timezone, jitter }
+    std::optional<verify_template> read_verify(const YAML::Node& map, const std::string& path) {
+        const YAML::Node n = map["verify"];
+        if (!is_set(n))
+            return std::nullopt;
+        verify_template v;
+        if (n.IsScalar()) {
+            v.enabled = bool_at(map, "verify", path);
+            return v;
+        }
+        const auto sec = open_section(map, "verify", path, {"enabled", "cron", "timezone", "jitter"});
+        if (!sec)
+            return std::nullopt;
+        v.enabled = bool_at(sec->node, "enabled", sec->path);
+        v.when = read_schedule_fields(sec->node, sec->path);
+        return v;
     }
 
     schedule_template read_schedule_fields(const YAML::Node& n, const std::string& p) {
@@ -532,24 +601,7 @@ public:
         return out;
     }
 
-    std::optional<environment> read_environment(const YAML::Node& key, const YAML::Node& n,
-                                                const connection_settings& defaults,
-                                                const schedule_template& base) {
-        const std::string& name = key.Scalar();
-        const std::string p = join("environments", name);
-        if (!is_valid_name(name)) {
-            report(key, p, "invalid environment name " + quoted(name),
-                   "use 1-64 of A-Z a-z 0-9 . _ - (not . or ..), such as prod-eu");
-        }
-        if (!expect_map(n, p,
-                        {"bucket", "key", "region", "endpoint", "dynamodb_endpoint", "path_style", "ca_file",
-                         "credentials", "lock", "schedules", "retention", "copy", "terraform_dir"})) {
-            return std::nullopt;
-        }
-        environment e;
-        e.name = name;
-        e.where = {key.Mark().line + 1, key.Mark().column + 1};
-
+    void read_s3_location(const YAML::Node& key, const YAML::Node& n, const std::string& p, environment& e) {
         auto bucket = string_at(n, "bucket", p, "my-terraform-state");
         if (!bucket) {
             if (!is_set(n["bucket"]))
@@ -569,6 +621,49 @@ public:
         } else {
             e.key = *state_key;
         }
+    }
+
+    std::optional<environment> read_environment(const YAML::Node& key, const YAML::Node& n,
+                                                const connection_settings& defaults,
+                                                const schedule_template& base) {
+        const std::string& name = key.Scalar();
+        const std::string p = join("environments", name);
+        if (!is_valid_name(name)) {
+            report(key, p, "invalid environment name " + quoted(name),
+                   "use 1-64 of A-Z a-z 0-9 . _ - (not . or ..), such as prod-eu");
+        }
+        if (!expect_map(n, p,
+                        {"source", "path", "bucket", "key", "region", "endpoint", "dynamodb_endpoint",
+                         "path_style", "ca_file", "credentials", "lock", "schedules", "retention", "copy",
+                         "always_snapshot", "verify", "terraform_dir"})) {
+            return std::nullopt;
+        }
+        environment e;
+        e.name = name;
+        e.where = {key.Mark().line + 1, key.Mark().column + 1};
+
+        e.source =
+            enum_at<source_kind>(n, "source", p, {{"s3", source_kind::s3}, {"file", source_kind::file}})
+                .value_or(source_kind::s3);
+        if (e.source == source_kind::file) {
+            if (auto file = absolute_path_at(n, "path", p, "/srv/infra/dev/terraform.tfstate")) {
+                e.path = *file;
+            } else if (!is_set(n["path"])) {
+                report_missing(key, p, "path", "add path: /ABSOLUTE/PATH/terraform.tfstate");
+            }
+            for (const auto* k : {"bucket", "key", "lock"}) {
+                if (is_set(n[k])) {
+                    report(n[k], join(p, k), std::string(k) + " is only used with source s3",
+                           "remove " + std::string(k) + ", or set source: s3");
+                }
+            }
+        } else if (is_set(n["path"])) {
+            report(n["path"], join(p, "path"), "path is only used with source file",
+                   "remove path, or set source: file for a local terraform.tfstate");
+        }
+
+        if (e.source == source_kind::s3)
+            read_s3_location(key, n, p, e);
 
         connection_settings own;
         own.retention = defaults.retention;
@@ -581,12 +676,36 @@ public:
         e.credentials = own.credentials.value_or(defaults.credentials.value_or(credentials_config{}));
         e.lock = own.lock.value_or(defaults.lock.value_or(lock_config{}));
         e.copy = own.copy.value_or(defaults.copy.value_or(copy_config{}));
-        if (e.copy.mode == copy_mode::server_side && e.copy.prefix.empty())
+        if (e.copy.archives() && e.copy.prefix.empty())
             e.copy.prefix = name + "/";
+        e.always_snapshot = own.always_snapshot.value_or(defaults.always_snapshot.value_or(false));
+        e.verify = merge_verify(defaults.verify, own.verify, base);
+        if (e.source == source_kind::file) {
+            e.lock = lock_config{};
+            if (e.copy.mode == copy_mode::server_side) {
+                report(is_set(n["copy"]) ? n["copy"] : key, join(p, "copy"),
+                       "copy mode server-side needs an S3 source; a local state has no S3 version to copy",
+                       "set copy: { mode: none } (the catalog keeps the bytes) or mode: local (encrypted)");
+            }
+            e.copy.on_expiry = expiry_action::warn;
+        }
         e.retention = own.retention;
         e.terraform_dir = absolute_path_at(n, "terraform_dir", p, "/srv/infra/prod");
         e.schedules = read_schedules(n, p, base, e.retention, key);
         return e;
+    }
+
+    verify_config merge_verify(const std::optional<verify_template>& defaults,
+                               const std::optional<verify_template>& own, const schedule_template& base) {
+        verify_config v;
+        const verify_template none;
+        const auto& d = defaults ? *defaults : none;
+        const auto& o = own ? *own : none;
+        v.enabled = o.enabled.value_or(d.enabled.value_or(true));
+        v.cron = o.when.cron.value_or(d.when.cron.value_or(v.cron));
+        v.timezone = o.when.timezone.value_or(d.when.timezone.value_or(v.timezone));
+        v.jitter = o.when.jitter.value_or(d.when.jitter.value_or(base.jitter.value_or(duration{0})));
+        return v;
     }
 
     std::optional<daemon_config> read_root(const YAML::Node& root) {
@@ -595,8 +714,9 @@ public:
                    "start from /usr/share/doc/tfsnap/example.yaml or config/example.yaml");
             return std::nullopt;
         }
-        if (!expect_map(root, "",
-                        {"state_dir", "max_concurrent_jobs", "control", "defaults", "environments"}))
+        if (!expect_map(
+                root, "",
+                {"state_dir", "max_concurrent_jobs", "control", "catalog", "defaults", "environments"}))
             return std::nullopt;
         daemon_config cfg;
         cfg.file = file_;
@@ -619,12 +739,19 @@ public:
             cfg.control.operators = principals_at(c, "operators", "control");
         }
 
+        if (const auto sec = open_section(root, "catalog", "", {"git", "git_timeout"})) {
+            cfg.catalog.git = bool_at(sec->node, "git", sec->path).value_or(false);
+            if (auto t = duration_at(sec->node, "git_timeout", sec->path))
+                cfg.catalog.git_timeout = *t;
+        }
+
         connection_settings defaults;
         schedule_template base;
         if (const YAML::Node d = root["defaults"];
-            is_set(d) && expect_map(d, "defaults",
-                                    {"region", "endpoint", "dynamodb_endpoint", "path_style", "ca_file",
-                                     "credentials", "schedule", "retention", "lock", "copy"})) {
+            is_set(d) &&
+            expect_map(d, "defaults",
+                       {"region", "endpoint", "dynamodb_endpoint", "path_style", "ca_file", "credentials",
+                        "schedule", "retention", "lock", "copy", "always_snapshot", "verify"})) {
             read_connection(d, "defaults", defaults);
             if (const YAML::Node s = d["schedule"];
                 is_set(s) &&

@@ -35,8 +35,10 @@ const bad_case cases[] = {
     {"UnknownEnvironmentKey", "environments:\n  prod:\n    buckt: tf-state\n    key: k\n", 3, 5,
      "environments.prod.buckt: unknown key \"buckt\"; did you mean \"bucket\"?"},
     {"UnknownKeyNoGuess", with_env("    frobnicate: true\n"), 5, 5,
-     "environments.prod.frobnicate: unknown key \"frobnicate\"; valid keys: bucket, key, region, endpoint, "
-     "dynamodb_endpoint, path_style, ca_file, credentials, lock, schedules, retention, copy, terraform_dir"},
+     "environments.prod.frobnicate: unknown key \"frobnicate\"; valid keys: source, path, bucket, key, "
+     "region, "
+     "endpoint, dynamodb_endpoint, path_style, ca_file, credentials, lock, schedules, retention, copy, "
+     "always_snapshot, verify, terraform_dir"},
     {"WrongTypeList", with_env("state_dir: [a, b]\n"), 5, 12,
      "state_dir: expected a string, got a list; write for example \"/var/lib/tfsnap\""},
     {"MissingBucket", "environments:\n  prod:\n    key: prod/terraform.tfstate\n", 2, 3,
@@ -114,7 +116,44 @@ const bad_case cases[] = {
     {"ServerSideCopyWithoutBucket", with_env("    copy: { mode: server-side }\n"), 5, 19,
      "environments.prod.copy: mode server-side needs an archive bucket; add bucket: NAME"},
     {"LocalCopyWithoutKey", with_env("    copy:\n      mode: local\n"), 6, 13,
-     "environments.prod.copy: mode local needs an encryption key; add key_file: /etc/tfsnap/copy.key"},
+     "environments.prod.copy: mode local needs an encryption key; add key_file: /etc/tfsnap/copy.key (make "
+     "one "
+     "with tfsnapd keygen --output FILE), or key_credential: NAME"},
+    {"LocalCopyTwoKeys", with_env("    copy: { mode: local, key_file: /etc/tfsnap/k, key_credential: k }\n"),
+     5, 67,
+     "environments.prod.copy.key_credential: key_file and key_credential both name the key; keep one of "
+     "them"},
+    {"KeyFileWithoutLocalMode", with_env("    copy: { mode: none, key_file: /etc/tfsnap/k }\n"), 5, 35,
+     "environments.prod.copy.key_file: key_file is only used with mode local; set mode: local, or remove "
+     "key_file"},
+    {"ArchiveOnExpiryWithoutBucket", with_env("    copy: { mode: none, on_expiry: archive }\n"), 5, 36,
+     "environments.prod.copy: on_expiry archive needs an archive bucket; add bucket: NAME"},
+    {"BucketWithoutArchiving", with_env("    copy: { mode: local, key_file: /k, bucket: arch }\n"), 5, 48,
+     "environments.prod.copy.bucket: bucket is only used with mode server-side or on_expiry archive; set "
+     "mode: server-side, or remove bucket"},
+    {"BadSse", with_env("    copy: { mode: server-side, bucket: arch, sse: AES265 }\n"), 5, 51,
+     "environments.prod.copy.sse: invalid value \"AES265\"; did you mean \"AES256\"? valid: AES256 or "
+     "aws:kms"},
+    {"FileSourceWithoutPath", "environments:\n  dev:\n    source: file\n", 2, 3,
+     "environments.dev: missing key \"path\"; add path: /ABSOLUTE/PATH/terraform.tfstate"},
+    {"FileSourceWithBucket",
+     "environments:\n  dev:\n    source: file\n    path: /srv/tf.tfstate\n    bucket: b1b\n", 5, 13,
+     "environments.dev.bucket: bucket is only used with source s3; remove bucket, or set source: s3"},
+    {"PathWithS3Source", with_env("    path: /srv/terraform.tfstate\n"), 5, 11,
+     "environments.prod.path: path is only used with source file; remove path, or set source: file for a "
+     "local terraform.tfstate"},
+    {"FileSourceServerSideCopy",
+     "environments:\n  dev:\n    source: file\n    path: /srv/tf.tfstate\n    copy: { mode: server-side, "
+     "bucket: arch }\n",
+     5, 11,
+     "environments.dev.copy: copy mode server-side needs an S3 source; a local state has no S3 version to "
+     "copy; set copy: { mode: none } (the catalog keeps the bytes) or mode: local (encrypted)"},
+    {"VerifyCron", with_env("    verify: { cron: \"0 4 * * funday\" }\n"), 5, 30,
+     "environments.prod.verify.cron: unknown day-of-week name \"funday\" at column 9; see the cron syntax in "
+     "the README; "
+     "`tfsnapd cron-next --expr` previews an expression"},
+    {"CatalogGitNotBool", with_env("catalog: { git: yes-please }\n"), 5, 17,
+     "catalog.git: expected true or false, got \"yes-please\"; write true or false"},
     {"Principal", with_env("control:\n  operators: [admins]\n"), 6, 15,
      "control.operators[0]: invalid principal \"admins\"; write group:NAME or user:NAME, such as "
      "group:tfsnap"},
@@ -172,7 +211,8 @@ const bad_case cases[] = {
     {"ReadersNotAList", with_env("control:\n  readers: group:tfsnap\n"), 6, 12,
      "control.readers: expected a list, got \"group:tfsnap\"; write for example [group:tfsnap]"},
     {"CopyBucketWithoutServerSide", with_env("    copy: { mode: none, bucket: tfsnap-archive }\n"), 5, 33,
-     "environments.prod.copy.bucket: bucket is only used with mode server-side; set mode: server-side, or "
+     "environments.prod.copy.bucket: bucket is only used with mode server-side or on_expiry archive; set "
+     "mode: server-side, or "
      "remove "
      "bucket"},
     {"ProfileAndSystemdCredential", with_env("    credentials: { profile: ops, systemd_credential: aws }\n"),

@@ -182,4 +182,74 @@ TEST(ConfigLoad, MinKeepAndRestorePinAloneAreNoRetentionRule) {
     EXPECT_FALSE(p.empty());
 }
 
+TEST(ConfigLoad, SnapshotSettings) {
+    const auto r = load_string(
+        "catalog: { git: true, git_timeout: 1m }\n"
+        "defaults:\n"
+        "  always_snapshot: true\n"
+        "  verify: { cron: \"0 5 * * mon\", timezone: Europe/Berlin }\n"
+        "  schedule: { cron: \"0 2 * * *\", jitter: 5m }\n"
+        "environments:\n"
+        "  prod:\n"
+        "    bucket: tf-state\n"
+        "    key: prod/terraform.tfstate\n"
+        "    copy: { mode: server-side, bucket: tf-archive, sse: aws:kms, kms_key_id: alias/tfsnap }\n"
+        "  staging:\n"
+        "    bucket: tf-state\n"
+        "    key: staging/terraform.tfstate\n"
+        "    always_snapshot: false\n"
+        "    verify: false\n"
+        "    copy: { mode: none, on_expiry: archive, bucket: tf-archive }\n"
+        "  dev:\n"
+        "    source: file\n"
+        "    path: /srv/infra/dev/terraform.tfstate\n"
+        "    verify: { cron: \"@daily\" }\n"
+        "    copy: { mode: local, key_credential: tfsnap-copy-key }\n",
+        "snap.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& cfg = *r.config;
+    EXPECT_TRUE(cfg.catalog.git);
+    EXPECT_EQ(cfg.catalog.git_timeout, std::chrono::minutes{1});
+
+    const auto& prod = *cfg.find("prod");
+    EXPECT_EQ(prod.source, source_kind::s3);
+    EXPECT_TRUE(prod.always_snapshot);
+    EXPECT_TRUE(prod.verify.enabled);
+    EXPECT_EQ(prod.verify.cron, "0 5 * * mon");
+    EXPECT_EQ(prod.verify.timezone, "Europe/Berlin");
+    EXPECT_EQ(prod.verify.jitter, std::chrono::minutes{5});  // from defaults.schedule
+    EXPECT_EQ(prod.copy.sse, "aws:kms");
+    EXPECT_EQ(prod.copy.kms_key_id, "alias/tfsnap");
+    EXPECT_EQ(prod.copy.prefix, "prod/");
+    EXPECT_TRUE(prod.copy.archives());
+
+    const auto& staging = *cfg.find("staging");
+    EXPECT_FALSE(staging.always_snapshot);
+    EXPECT_FALSE(staging.verify.enabled);
+    EXPECT_EQ(staging.copy.on_expiry, expiry_action::archive);
+    EXPECT_TRUE(staging.copy.archives());
+    EXPECT_EQ(staging.copy.prefix, "staging/");
+
+    const auto& dev = *cfg.find("dev");
+    EXPECT_EQ(dev.source, source_kind::file);
+    EXPECT_EQ(dev.path, "/srv/infra/dev/terraform.tfstate");
+    EXPECT_TRUE(dev.bucket.empty());
+    EXPECT_EQ(dev.verify.cron, "@daily");
+    EXPECT_EQ(dev.verify.timezone, "Europe/Berlin");
+    EXPECT_EQ(dev.copy.mode, copy_mode::local);
+    EXPECT_EQ(dev.copy.key_credential, "tfsnap-copy-key");
+    EXPECT_FALSE(dev.copy.archives());
+}
+
+TEST(ConfigLoad, VerifyIsWeeklyByDefault) {
+    const auto r = load_string("environments:\n  prod:\n    bucket: tf-state\n    key: k\n", "v.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& e = r.config->environments.at(0);
+    EXPECT_TRUE(e.verify.enabled);
+    EXPECT_EQ(e.verify.cron, "0 4 * * sun");
+    EXPECT_EQ(e.verify.timezone, "UTC");
+    EXPECT_FALSE(e.always_snapshot);
+    EXPECT_FALSE(r.config->catalog.git);
+}
+
 }  // namespace
