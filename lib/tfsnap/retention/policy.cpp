@@ -98,7 +98,11 @@ plan apply(const config::retention_policy& policy, std::span<const snapshot> sna
         const auto& y = snapshots[b];
         if (x.created_at != y.created_at)
             return x.created_at > y.created_at;
-        return x.id < y.id;
+        // same second: the later id is the newer one, as snapshot ids go "...Z", "...Z-2",
+        // "...Z-10" (longer, then greater)
+        if (x.id.size() != y.id.size())
+            return x.id.size() > y.id.size();
+        return x.id > y.id;
     });
 
     plan out;

@@ -16,7 +16,8 @@
 //   `restore_pin`, whichever is later) lies after `now` is never deleted.
 // - min_keep: when fewer than min_keep snapshots are kept, the newest of the others are added.
 //
-// The result does not depend on the order of the input; ties in created_at are broken by id.
+// The result does not depend on the order of the input; of snapshots created in the same second
+// the one with the later id is newer ("...Z" < "...Z-2" < "...Z-10": longer, then greater).
 // Applying a policy to the snapshots it kept keeps all of them (with the same `now`).
 
 #include "tfsnap/config/config.hpp"
