@@ -285,22 +285,84 @@ status catalog::write_manifest_file(const fs::path& snapshot_dir, const manifest
 
 status catalog::add(manifest::manifest& m, std::chrono::sys_seconds taken,
                     std::optional<std::string_view> state_copy) {
-    if (auto s = check_env(m.environment))
-        return s;
-    const fs::path dir = env_dir(m.environment);
-    if (::mkdir(dir.c_str(), 0750) == 0) {
-        if (const auto e = core::fsync_dir(root_))
-            return io(e);
-    } else if (errno != EEXIST) {
-        return io("cannot create", dir, errno);
-    }
     if (state_copy) {
         if (!m.copy)
             m.copy.emplace();
         m.copy->mode = "local";
         m.copy->path = std::string(state_file);
     }
-    for (unsigned seq = 1; seq < 1000000; ++seq) {
+    return add_entry(m, taken, [&](const fs::path& tmp) -> status {
+        if (state_copy)
+            if (const auto e = core::write_file_synced(tmp / state_file, *state_copy, 0600))
+                return io(e);
+        return {};
+    });
+}
+
+status catalog::add(manifest::manifest& m, std::chrono::sys_seconds taken, const fs::path& file,
+                    std::string_view name) {
+    if (name != "state" && name != "state.enc")
+        return {make_error_code(core::errc::invalid_argument),
+                {file.string(), "attachment name not allowed"}};
+    return add_entry(m, taken, [&](const fs::path& tmp) -> status {
+        if (::rename(file.c_str(), (tmp / std::string(name)).c_str()) != 0)
+            return io("cannot move", file, errno);
+        return {};
+    });
+}
+
+namespace {
+
+// The first sequence number after every existing snapshot of that second, so ids only grow
+// (a pruned "...Z" is not reused after "...Z-2"): listing order stays creation order.
+unsigned first_free_sequence(const fs::path& dir, std::chrono::sys_seconds taken) {
+    const std::string base = manifest::format_snapshot_id(taken, 1);
+    unsigned next = 1;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.compare(0, base.size(), base) != 0 || !manifest::is_valid_snapshot_id(name))
+            continue;
+        unsigned seq = 1;
+        if (name.size() > base.size())
+            seq = static_cast<unsigned>(std::stoul(name.substr(base.size() + 1)));
+        next = std::max(next, seq + 1);
+    }
+    return next;
+}
+
+}  // namespace
+
+std::string catalog::next_id(std::string_view env, std::chrono::sys_seconds taken) const {
+    return manifest::format_snapshot_id(taken, first_free_sequence(env_dir(env), taken));
+}
+
+status catalog::ensure_env_dir(std::string_view env) {
+    if (auto s = check_env(env))
+        return s;
+    const fs::path dir = env_dir(env);
+    if (::mkdir(dir.c_str(), 0750) == 0) {
+        if (const auto e = core::fsync_dir(root_))
+            return io(e);
+    } else if (errno != EEXIST) {
+        return io("cannot create", dir, errno);
+    }
+    return {};
+}
+
+status catalog::scratch_path(std::string_view env, std::string_view what, fs::path& out) {
+    if (auto s = ensure_env_dir(env))
+        return s;
+    out = temp_name(env_dir(env), what);
+    return {};
+}
+
+status catalog::add_entry(manifest::manifest& m, std::chrono::sys_seconds taken,
+                          const std::function<status(const fs::path&)>& fill) {
+    if (auto s = ensure_env_dir(m.environment))
+        return s;
+    const fs::path dir = env_dir(m.environment);
+    for (unsigned seq = first_free_sequence(dir, taken); seq < 1000000; ++seq) {
         const std::string id = manifest::format_snapshot_id(taken, seq);
         const fs::path final_dir = dir / id;
         std::error_code ec;
@@ -315,9 +377,8 @@ status catalog::add(manifest::manifest& m, std::chrono::sys_seconds taken,
             fs::remove_all(tmp, ignored);
             return s;
         };
-        if (state_copy)
-            if (const auto e = core::write_file_synced(tmp / state_file, *state_copy, 0600))
-                return abandon(io(e));
+        if (auto s = fill(tmp))
+            return abandon(s);
         if (auto s = write_manifest_file(tmp, m, false))
             return abandon(s);
         if (const auto e = core::fsync_dir(tmp))
@@ -375,6 +436,56 @@ status catalog::set_pin(std::string_view env, std::string_view id, std::optional
         return s;
     const index_entry entry = entry_of(m);
     return update_index(env, &entry, {});
+}
+
+status catalog::update(std::string_view env, std::string_view id,
+                       const std::function<void(manifest::manifest&)>& change) {
+    manifest::manifest m;
+    if (auto s = read_manifest(env, id, m))
+        return s;
+    const std::string env_before = m.environment, id_before = m.snapshot_id;
+    change(m);
+    m.environment = env_before;
+    m.snapshot_id = id_before;
+    if (m.pinned_until && !manifest::is_rfc3339_utc(*m.pinned_until))
+        return {make_error_code(core::errc::invalid_argument),
+                {{}, "pinned_until is not an RFC 3339 UTC time"}};
+    if (auto s = write_manifest_file(env_dir(env) / std::string(id), m, true))
+        return s;
+    const index_entry entry = entry_of(m);
+    return update_index(env, &entry, {});
+}
+
+namespace {
+bool is_record_name(std::string_view name) {
+    return name == catalog::last_backup_record || name == catalog::verify_record ||
+           name == catalog::events_record;
+}
+}  // namespace
+
+status catalog::write_record(std::string_view env, std::string_view name, std::string_view json) {
+    if (!is_record_name(name))
+        return {make_error_code(core::errc::invalid_argument), {std::string(name), "not a catalog record"}};
+    if (auto s = ensure_env_dir(env))
+        return s;
+    const fs::path dir = env_dir(env);
+    if (const auto e = core::write_file_atomic(dir / std::string(name), temp_name(dir, name), json, 0640))
+        return io(e);
+    return {};
+}
+
+status catalog::read_record(std::string_view env, std::string_view name, std::string& out) {
+    if (auto s = check_env(env))
+        return s;
+    if (!is_record_name(name))
+        return {make_error_code(core::errc::invalid_argument), {std::string(name), "not a catalog record"}};
+    const fs::path path = env_dir(env) / std::string(name);
+    if (const auto e = core::read_file(path, out)) {
+        if (e.err == ENOENT)
+            return fail(errc::not_found, path, "no record yet");
+        return io(e);
+    }
+    return {};
 }
 
 std::string catalog::serialize_index(std::string_view env, const std::vector<index_entry>& entries) {

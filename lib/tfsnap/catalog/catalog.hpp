@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,6 +73,34 @@ public:
     status add(manifest::manifest& m, std::chrono::sys_seconds taken,
                std::optional<std::string_view> state_copy = std::nullopt);
 
+    // The same, with a prepared file (complete and fsynced, on the catalog's file system, e.g. at
+    // a `scratch_path`) moved into the snapshot as `name` ("state", "state.enc"). The caller
+    // describes it in m.copy. After a failure the file may remain; open() removes scratch files.
+    status add(manifest::manifest& m, std::chrono::sys_seconds taken, const std::filesystem::path& file,
+               std::string_view name);
+
+    // The id `add` would give a snapshot of `env` taken at `taken` (for naming an archive copy
+    // before the manifest is written).
+    std::string next_id(std::string_view env, std::chrono::sys_seconds taken) const;
+
+    // A fresh path inside the environment's directory for work in progress (downloads, sealing);
+    // `open()` removes what a crash leaves there. Creates the environment directory.
+    status scratch_path(std::string_view env, std::string_view what, std::filesystem::path& out);
+
+    // Rewrites one manifest atomically after `change` edits it (expires_at, copy, pins), and
+    // updates the index. The id and environment cannot change.
+    status update(std::string_view env, std::string_view id,
+                  const std::function<void(manifest::manifest&)>& change);
+
+    // Small per-environment JSON records beside the snapshots (the last backup check, the last
+    // verify, state events), replaced atomically. `name` is one of the names below.
+    status write_record(std::string_view env, std::string_view name, std::string_view json);
+    // errc::not_found when there is none yet.
+    status read_record(std::string_view env, std::string_view name, std::string& out);
+    static constexpr std::string_view last_backup_record = "LAST_BACKUP.json";
+    static constexpr std::string_view verify_record = "VERIFY.json";
+    static constexpr std::string_view events_record = "EVENTS.json";
+
     // The index, oldest first; rebuilt from the manifests when missing or unreadable.
     status list(std::string_view env, std::vector<index_entry>& out);
     status read_manifest(std::string_view env, std::string_view id, manifest::manifest& out);
@@ -97,6 +126,9 @@ public:
 private:
     std::filesystem::path env_dir(std::string_view env) const { return root_ / std::string(env); }
     std::filesystem::path temp_name(const std::filesystem::path& dir, std::string_view what);
+    status ensure_env_dir(std::string_view env);
+    status add_entry(manifest::manifest& m, std::chrono::sys_seconds taken,
+                     const std::function<status(const std::filesystem::path&)>& fill);
     status load_index(std::string_view env, std::vector<index_entry>& out);
     status write_index(std::string_view env, const std::vector<index_entry>& entries);
     status update_index(std::string_view env, const index_entry* upsert, std::string_view erase_id);

@@ -226,4 +226,68 @@ TEST_F(Catalog, UnknownEnvironmentListsEmpty) {
 }
 
 }  // namespace
+TEST_F(Catalog, IdsOnlyGrowAfterADeletion) {
+    catalog c(dir_);
+    ASSERT_FALSE(c.open());
+    EXPECT_EQ(add(c, "prod", "v1"), "2025-01-15T10-30-00Z");
+    EXPECT_EQ(add(c, "prod", "v2"), "2025-01-15T10-30-00Z-2");
+    ASSERT_FALSE(c.remove("prod", "2025-01-15T10-30-00Z"));
+    EXPECT_EQ(c.next_id("prod", t0), "2025-01-15T10-30-00Z-3");
+    EXPECT_EQ(add(c, "prod", "v3"), "2025-01-15T10-30-00Z-3");
+    EXPECT_EQ(c.next_id("stage", t0), "2025-01-15T10-30-00Z");
+}
+
+TEST_F(Catalog, AttachesAPreparedFileAndCleansScratchOnOpen) {
+    catalog c(dir_);
+    ASSERT_FALSE(c.open());
+    fs::path scratch;
+    ASSERT_FALSE(c.scratch_path("prod", "seal", scratch));
+    EXPECT_EQ(scratch.parent_path(), dir_ / "catalog" / "prod");
+    { std::ofstream(scratch) << "sealed bytes"; }
+    auto m = sample("prod", "v1", 1);
+    ASSERT_FALSE(c.add(m, t0, scratch, "state.enc"));
+    EXPECT_FALSE(fs::exists(scratch));
+    EXPECT_TRUE(fs::exists(dir_ / "catalog/prod" / m.snapshot_id / "state.enc"));
+    auto bad = sample("prod", "v2", 2);
+    EXPECT_TRUE(c.add(bad, t0, scratch, "../escape"));
+    // a crash leaves scratch files; open() removes them
+    fs::path left;
+    ASSERT_FALSE(c.scratch_path("prod", "get", left));
+    { std::ofstream(left) << "partial download"; }
+    catalog again(dir_);
+    ASSERT_FALSE(again.open());
+    EXPECT_FALSE(fs::exists(left));
+}
+
+TEST_F(Catalog, UpdateRewritesOneManifestAndTheIndex) {
+    catalog c(dir_);
+    ASSERT_FALSE(c.open());
+    const auto id = add(c, "prod", "v1");
+    ASSERT_FALSE(c.update("prod", id, [](manifest::manifest& m) {
+        m.expires_at = "2025-02-01T00:00:00Z";
+        m.snapshot_id = "ignored";
+    }));
+    manifest::manifest m;
+    ASSERT_FALSE(c.read_manifest("prod", id, m));
+    EXPECT_EQ(m.expires_at, "2025-02-01T00:00:00Z");
+    EXPECT_EQ(m.snapshot_id, id);
+    EXPECT_EQ(listed(c, "prod").at(0).expires_at, "2025-02-01T00:00:00Z");
+    EXPECT_EQ(listed(c, "prod"), scanned(c, "prod"));
+    EXPECT_EQ(c.update("prod", "2025-01-15T10-30-09Z", [](manifest::manifest&) {}).ec, errc::not_found);
+}
+
+TEST_F(Catalog, RecordsAreNamedAndAtomic) {
+    catalog c(dir_);
+    ASSERT_FALSE(c.open());
+    std::string text;
+    EXPECT_EQ(c.read_record("prod", catalog::verify_record, text).ec, errc::not_found);
+    ASSERT_FALSE(c.write_record("prod", catalog::verify_record, "{\"ok\":true}\n"));
+    ASSERT_FALSE(c.read_record("prod", catalog::verify_record, text));
+    EXPECT_EQ(text, "{\"ok\":true}\n");
+    EXPECT_TRUE(c.write_record("prod", "../../etc/passwd", "x"));
+    EXPECT_TRUE(c.write_record("../x", catalog::verify_record, "x"));
+    // records are not snapshots
+    EXPECT_TRUE(listed(c, "prod").empty());
+}
+
 }  // namespace tfsnap::catalog
