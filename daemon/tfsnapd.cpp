@@ -2,9 +2,11 @@
 
 #include "check_config.hpp"
 #include "cron_next.hpp"
+#include "decrypt.hpp"
 #include "tfsnap/config/load.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -23,10 +25,14 @@ constexpr std::string_view usage_text =
     "       tfsnapd --check-config FILE  validate FILE and print what it configures\n"
     "       tfsnapd cron-next --expr EXPR [--tz ZONE] [--from RFC3339] [--count N] [--json]\n"
     "                                    print when a cron expression fires\n"
+    "       tfsnapd decrypt FILE (--key KEYFILE | --key-credential NAME) [--output OUT|-] [--force]\n"
+    "                                    decrypt an encrypted local copy (to stdout by default)\n"
+    "       tfsnapd keygen --output FILE  create a key for encrypted local copies (mode 0600)\n"
     "       tfsnapd --version\n"
     "       tfsnapd --help\n"
     "\n"
     "Exit status: 0 ok, 64 usage error, 78 invalid configuration (cron-next: 2 on invalid input).\n"
+    "decrypt/keygen: 65 corrupt file or wrong key, 66 missing input or key, 73 output exists.\n"
     "Documentation: README.md, and config/example.yaml for every option.\n";
 
 int check_config(const std::string& file) {
@@ -67,6 +73,13 @@ int main(int argc, char** argv) {
         return tfsnap::daemon::cron_next_main({args.begin() + 1, args.end()},
                                               std::chrono::system_clock::now(), std::cout, std::cerr);
     }
+    if (args[0] == "decrypt") {
+        const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+        return tfsnap::daemon::decrypt_main({args.begin() + 1, args.end()}, credentials ? credentials : "",
+                                            std::cout, std::cerr);
+    }
+    if (args[0] == "keygen")
+        return tfsnap::daemon::keygen_main({args.begin() + 1, args.end()}, std::cout, std::cerr);
     if (args[0] == "--check-config") {
         if (!need_file(0) || args.size() > 2)
             return usage_error("--check-config takes exactly one FILE");

@@ -22,7 +22,17 @@
 namespace tfsnap::crypto {
 
 enum class errc {
-    openssl_failure = 1,  // an EVP call failed
+    openssl_failure = 1,      // an EVP call failed
+    invalid_key,              // a key file holds neither 32 raw bytes nor 64 hex characters
+    invalid_credential_name,  // a systemd credential name that is not a single path component
+    bad_magic,                // sealed_file.hpp: not a tfsnap sealed file
+    unsupported_version,      // a sealed file format version or algorithm this build cannot read
+    wrong_key,                // sealed with another key (the key fingerprints differ)
+    truncated,                // the sealed file ends before its header says it should
+    authentication_failed,    // the GCM tag does not match: the file is corrupt or was modified
+    trailing_data,            // bytes after the GCM tag
+    too_large,                // more plaintext than the caller's limit or than AES-GCM allows
+    destination_exists,       // the output exists and overwriting was not asked for
 };
 const char* describe(errc e) noexcept;
 const boost::system::error_category& crypto_category() noexcept;
