@@ -1,0 +1,25 @@
+#include "tfsnap/backup/context.hpp"
+
+namespace tfsnap::backup {
+
+std::string state_file_name(const config::environment& env) {
+    const std::string& from = env.source == config::source_kind::file ? env.path : env.key;
+    const auto slash = from.rfind('/');
+    std::string name = slash == std::string::npos ? from : from.substr(slash + 1);
+    return name.empty() ? std::string("terraform.tfstate") : name;
+}
+
+std::string archive_key(const config::environment& env, std::string_view snapshot_id) {
+    return env.copy.prefix + std::string(snapshot_id) + "/" + state_file_name(env);
+}
+
+std::string not_versioned_message(std::string_view bucket, s3::versioning_status status) {
+    const std::string what = status == s3::versioning_status::suspended ? "versioning is suspended"
+                                                                        : "versioning was never enabled";
+    return "bucket " + std::string(bucket) + " does not keep versions (" + what +
+           "), so there is no version to pin. Terraform's S3 backend documentation asks for versioning; "
+           "enable it with: aws s3api put-bucket-versioning --bucket " +
+           std::string(bucket) + " --versioning-configuration Status=Enabled";
+}
+
+}  // namespace tfsnap::backup

@@ -1,0 +1,475 @@
+// The backup job against the real radosgw the harness started: full flow for several
+// environments, unchanged detection, both copy modes, a deleted state, an unversioned bucket,
+// a local-state environment, pruning after a backup.
+#include "tfsnap/backup/backup_job.hpp"
+#include "tfsnap/backup/records.hpp"
+#include "tfsnap/config/load.hpp"
+#include "tfsnap/crypto/hash.hpp"
+#include "tfsnap/crypto/sealed_file.hpp"
+#include "tfsnap/http/client.hpp"
+#include "tfsnap/s3/client.hpp"
+
+#include "support/harness_env.hpp"
+#include "support/run_sync.hpp"
+
+#include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace tfsnap;
+using namespace std::chrono_literals;
+
+std::string state_json(int serial, const std::string& lineage, int resources = 2) {
+    std::ostringstream o;
+    o << R"({"version":4,"terraform_version":"1.9.8","serial":)" << serial << R"(,"lineage":")" << lineage
+      << R"(","outputs":{"vpc_id":{"value":"vpc-1","type":"string"}},"resources":[)";
+    for (int i = 0; i < resources; ++i) {
+        o << (i ? "," : "") << R"({"mode":"managed","type":"aws_s3_bucket","name":"b)" << i
+          << R"(","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]","instances":[{"schema_version":0,"attributes":{"id":"b)"
+          << i << R"("}}]})";
+    }
+    o << "]}";
+    return o.str();
+}
+
+std::string read_all(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream o;
+    o << in.rdbuf();
+    return o.str();
+}
+
+class Backup : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string why;
+        auto env = test::load_harness_env(&why);
+        ASSERT_TRUE(env) << why;
+        harness_ = *env;
+        bucket_ = unique("tfsnap-bk");
+        archive_bucket_ = unique("tfsnap-arch");
+        work_ = fs::temp_directory_path() / unique("tfsnap-backup-test");
+        fs::create_directories(work_);
+        http_ = std::make_unique<http::client>(io_.get_executor(), http::client_config{});
+        s3_ = make_s3();
+        ASSERT_FALSE(run(s3_->create_bucket(bucket_)).ec);
+        ASSERT_FALSE(run(s3_->put_bucket_versioning(bucket_, true)).ec);
+        ASSERT_FALSE(run(s3_->create_bucket(archive_bucket_)).ec);
+        ASSERT_FALSE(run(s3_->put_bucket_versioning(archive_bucket_, true)).ec);
+        catalog_ = std::make_unique<catalog::catalog>(work_ / "state");
+        ASSERT_FALSE(catalog_->open());
+        ctx_.emplace(backup::job_context{*catalog_,
+                                         clock_,
+                                         core::logger(log_sink_, core::log_level::debug),
+                                         buckets_,
+                                         "tfsnapd@test",
+                                         "0.1.0-test",
+                                         std::nullopt,
+                                         {}});
+    }
+    void TearDown() override { fs::remove_all(work_); }
+
+    static std::string unique(const std::string& prefix) {
+        static std::mt19937_64 rng{std::random_device{}()};
+        return prefix + "-" + std::to_string(rng() % 1000000000);
+    }
+
+    std::unique_ptr<s3::client> make_s3() {
+        s3::client_config cfg;
+        cfg.region = harness_.region().empty() ? "us-east-1" : harness_.region();
+        cfg.endpoint = harness_.s3_endpoint();
+        cfg.path_style = true;
+        cfg.retry = {.max_attempts = 4, .base_delay = 10ms, .max_delay = 100ms};
+        auto creds = [key = harness_.access_key(),
+                      secret = harness_.secret_key()]() -> asio::awaitable<s3::credentials_lookup> {
+            co_return s3::credentials_lookup{{}, sigv4::credentials{key, core::secret(secret), {}}};
+        };
+        return std::make_unique<s3::client>(*http_, cfg, creds, clock_);
+    }
+
+    template <class T>
+    T run(asio::awaitable<T> a) {
+        return test::run_sync(io_, std::move(a));
+    }
+
+    // A configuration with `envs_yaml` under environments:, endpoints filled in.
+    config::daemon_config load(const std::string& envs_yaml, const std::string& defaults_extra = {}) {
+        const std::string yaml = "state_dir: " + (work_ / "state").string() +
+                                 "\n"
+                                 "defaults:\n"
+                                 "  endpoint: " +
+                                 harness_.s3_endpoint() +
+                                 "\n"
+                                 "  path_style: true\n" +
+                                 defaults_extra + "environments:\n" + envs_yaml;
+        auto r = config::load_string(yaml, "test.yaml");
+        std::string problems;
+        for (const auto& d : r.diagnostics)
+            problems += config::format(d) + "\n";
+        EXPECT_TRUE(r.ok()) << problems << yaml;
+        return r.config.value_or(config::daemon_config{});
+    }
+
+    std::string put(const std::string& key, const std::string& bytes) {
+        const auto r = run(s3_->put_object(bucket_, key, http::body_source::memory(bytes)));
+        EXPECT_FALSE(r.ec) << s3::describe(r.ec, r.info);
+        return r.version_id;
+    }
+
+    backup::backup_outcome backup_of(const config::environment& env, backup::backup_request req = {}) {
+        backup::environment_access access;
+        if (env.source == config::source_kind::s3) {
+            access.s3 = s3_.get();
+            access.archive = s3_.get();
+        }
+        if (key_)
+            access.copy_key = &*key_;
+        return run(backup::run_backup(*ctx_, env, access, std::move(req)));
+    }
+
+    std::vector<catalog::index_entry> list(const std::string& env) {
+        std::vector<catalog::index_entry> out;
+        EXPECT_FALSE(catalog_->list(env, out));
+        return out;
+    }
+
+    manifest::manifest manifest_of(const std::string& env, const std::string& id) {
+        manifest::manifest m;
+        const auto s = catalog_->read_manifest(env, id, m);
+        EXPECT_FALSE(s) << s.info.message;
+        return m;
+    }
+
+    test::harness_env harness_;
+    asio::io_context io_;
+    core::system_wall_clock clock_;
+    std::unique_ptr<http::client> http_;
+    std::unique_ptr<s3::client> s3_;
+    std::string bucket_, archive_bucket_;
+    fs::path work_;
+    std::unique_ptr<catalog::catalog> catalog_;
+    core::memory_sink log_sink_;
+    backup::bucket_cache buckets_;
+    std::optional<crypto::sealing_key> key_;
+    std::optional<backup::job_context> ctx_;  // after catalog_ exists (SetUp)
+};
+
+TEST_F(Backup, ThreeEnvironmentsSnapshotThenOnlyTheChangedOne) {
+    const auto cfg = load("  prod:\n    bucket: " + bucket_ + "\n    key: prod/terraform.tfstate\n" +
+                          "  staging:\n    bucket: " + bucket_ + "\n    key: staging/terraform.tfstate\n" +
+                          "  dev:\n    bucket: " + bucket_ + "\n    key: dev/terraform.tfstate\n");
+    ASSERT_EQ(cfg.environments.size(), 3u);
+    std::map<std::string, std::string> bytes, versions;
+    int serial = 1;
+    for (const auto& e : cfg.environments) {
+        bytes[e.name] = state_json(serial++, "lineage-" + e.name, 3);
+        versions[e.name] = put(e.key, bytes[e.name]);
+    }
+    for (const auto& e : cfg.environments) {
+        const auto out = backup_of(e, {.schedule = "daily"});
+        ASSERT_EQ(out.status, backup::backup_status::snapshot) << out.message;
+        EXPECT_TRUE(out.ok()) << out.message;
+        EXPECT_EQ(out.version_id, versions[e.name]);
+        const auto m = manifest_of(e.name, out.snapshot_id);
+        EXPECT_EQ(m.environment, e.name);
+        EXPECT_EQ(m.schedule, "daily");
+        EXPECT_EQ(m.created_by, "tfsnapd@test");
+        EXPECT_EQ(m.tfsnap_version, "0.1.0-test");
+        EXPECT_EQ(m.terraform_state.source, "s3");
+        EXPECT_EQ(m.terraform_state.bucket, bucket_);
+        EXPECT_EQ(m.terraform_state.key, e.key);
+        EXPECT_EQ(m.terraform_state.version_id, versions[e.name]);
+        EXPECT_EQ(m.terraform_state.content_length, bytes[e.name].size());
+        EXPECT_EQ(m.terraform_state.etag, "\"" + crypto::md5_hex(bytes[e.name]) + "\"");
+        ASSERT_TRUE(m.checksums);
+        EXPECT_EQ(m.checksums->md5, crypto::md5_hex(bytes[e.name]));
+        EXPECT_EQ(m.checksums->sha256, crypto::sha256_hex(bytes[e.name]));
+        ASSERT_TRUE(m.state);
+        EXPECT_EQ(m.state->kind, manifest::state_kind::state);
+        EXPECT_EQ(m.state->lineage, "lineage-" + e.name);
+        EXPECT_EQ(m.state->terraform_version, "1.9.8");
+        EXPECT_EQ(m.state->resource_count, 3u);
+        EXPECT_FALSE(m.copy);
+        // no scratch file is left behind
+        for (const auto& f : fs::directory_iterator(catalog_->root() / e.name))
+            EXPECT_NE(f.path().filename().string().rfind(".tmp-", 0), 0u) << f.path();
+    }
+    EXPECT_EQ(std::get<0>(std::tuple{serial}), 4);
+
+    // only staging changes
+    const auto v2 = put("staging/terraform.tfstate", state_json(10, "lineage-staging", 4));
+    for (const auto& e : cfg.environments) {
+        const auto out = backup_of(e, {.schedule = "daily"});
+        if (e.name == "staging") {
+            ASSERT_EQ(out.status, backup::backup_status::snapshot) << out.message;
+            EXPECT_EQ(out.version_id, v2);
+            EXPECT_EQ(manifest_of(e.name, out.snapshot_id).state->serial, 10u);
+            EXPECT_EQ(list(e.name).size(), 2u);
+        } else {
+            ASSERT_EQ(out.status, backup::backup_status::unchanged) << out.message;
+            EXPECT_EQ(list(e.name).size(), 1u);
+        }
+        std::string record;
+        ASSERT_FALSE(catalog_->read_record(e.name, catalog::catalog::last_backup_record, record));
+        backup::backup_check check;
+        ASSERT_TRUE(backup::parse(record, check));
+        EXPECT_EQ(check.result, e.name == "staging" ? "snapshot" : "unchanged");
+        EXPECT_EQ(check.version_id, out.version_id);
+    }
+    // the catalog survives a restart: open() finds the same index
+    catalog::catalog again(work_ / "state");
+    int repaired = -1;
+    ASSERT_FALSE(again.open(&repaired));
+    EXPECT_EQ(repaired, 0);
+    // versioning was read once for the bucket, not once per job
+    EXPECT_EQ(buckets_.reads(), 1u);
+}
+
+TEST_F(Backup, AlwaysSnapshotAndForcedSnapshotsOverrideUnchanged) {
+    const auto cfg = load("  prod:\n    bucket: " + bucket_ +
+                          "\n    key: p/terraform.tfstate\n    always_snapshot: true\n" +
+                          "  dev:\n    bucket: " + bucket_ + "\n    key: d/terraform.tfstate\n");
+    put("p/terraform.tfstate", state_json(1, "l"));
+    put("d/terraform.tfstate", state_json(1, "l"));
+    const auto& prod = cfg.environments[0];
+    const auto& dev = cfg.environments[1];
+    EXPECT_EQ(backup_of(prod).status, backup::backup_status::snapshot);
+    EXPECT_EQ(backup_of(prod).status, backup::backup_status::snapshot);
+    EXPECT_EQ(list("prod").size(), 2u);  // same second: the second id gets "-2"
+    EXPECT_EQ(backup_of(dev).status, backup::backup_status::snapshot);
+    EXPECT_EQ(backup_of(dev).status, backup::backup_status::unchanged);
+    EXPECT_EQ(backup_of(dev, {.force_snapshot = true}).status, backup::backup_status::snapshot);
+    EXPECT_EQ(list("dev").size(), 2u);
+}
+
+TEST_F(Backup, ServerSideCopyPinsTheExactVersionInTheArchive) {
+    const auto cfg =
+        load("  prod:\n    bucket: " + bucket_ +
+             "\n    key: prod/terraform.tfstate\n    copy: { mode: server-side, bucket: " + archive_bucket_ +
+             " }\n");
+    const auto& env = cfg.environments[0];
+    const std::string b1 = state_json(1, "l"), b2 = state_json(2, "l");
+    put(env.key, b1);
+    const auto out = backup_of(env);
+    ASSERT_TRUE(out.ok()) << out.message;
+    put(env.key, b2);  // a newer version must not leak into the archive of the first snapshot
+    const auto m = manifest_of("prod", out.snapshot_id);
+    ASSERT_TRUE(m.copy);
+    EXPECT_EQ(m.copy->mode, "s3");
+    EXPECT_EQ(m.copy->bucket, archive_bucket_);
+    EXPECT_EQ(m.copy->key, "prod/" + out.snapshot_id + "/terraform.tfstate");
+    EXPECT_FALSE(m.copy->version_id.empty());
+    EXPECT_EQ(m.copy->sha256, crypto::sha256_hex(b1));
+    http::string_sink sink;
+    const auto got = run(s3_->get_object(archive_bucket_, m.copy->key, m.copy->version_id, sink));
+    ASSERT_FALSE(got.ec) << s3::describe(got.ec, got.info);
+    EXPECT_EQ(sink.data(), b1);
+}
+
+TEST_F(Backup, LocalCopyIsSealedAndOpensWithTheKey) {
+    auto k = crypto::generate_key();
+    ASSERT_TRUE(k.ok());
+    key_ = std::move(*k.key);
+    const auto cfg = load(
+        "  prod:\n    bucket: " + bucket_ +
+        "\n    key: prod/terraform.tfstate\n    copy: { mode: local, key_file: /etc/tfsnap/unused.key }\n");
+    const auto& env = cfg.environments[0];
+    const std::string bytes = state_json(7, "sealed");
+    put(env.key, bytes);
+    const auto out = backup_of(env);
+    ASSERT_TRUE(out.ok()) << out.message;
+    const auto m = manifest_of("prod", out.snapshot_id);
+    ASSERT_TRUE(m.copy);
+    EXPECT_EQ(m.copy->mode, "local");
+    EXPECT_EQ(m.copy->path, "state.enc");
+    const fs::path sealed = catalog_->root() / "prod" / out.snapshot_id / "state.enc";
+    struct stat st {};
+    ASSERT_EQ(::stat(sealed.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_EQ(crypto::sha256_hex(read_all(sealed)), m.copy->sha256);
+    EXPECT_EQ(read_all(sealed).find("sealed"), std::string::npos);  // no plaintext on disk
+    const auto opened = crypto::open_to_string(*key_, sealed, 1 << 20);
+    ASSERT_TRUE(opened.ok()) << opened.error.message;
+    EXPECT_EQ(opened.plaintext, bytes);
+    EXPECT_FALSE(fs::exists(catalog_->root() / "prod" / out.snapshot_id / "state"));
+}
+
+TEST_F(Backup, DeletedStateIsAnEventAndKeepsEverySnapshot) {
+    const auto cfg = load("  prod:\n    bucket: " + bucket_ + "\n    key: prod/terraform.tfstate\n" +
+                          "    retention: { keep_last: 1 }\n");
+    const auto& env = cfg.environments[0];
+    put(env.key, state_json(1, "l"));
+    ASSERT_TRUE(backup_of(env, {.force_snapshot = true}).ok());
+    const auto del = run(s3_->delete_object(bucket_, env.key));
+    ASSERT_FALSE(del.ec);
+    const auto out = backup_of(env);
+    EXPECT_EQ(out.status, backup::backup_status::state_deleted) << out.message;
+    EXPECT_FALSE(out.ok());
+    EXPECT_NE(out.message.find("delete marker"), std::string::npos) << out.message;
+    EXPECT_NE(out.message.find("tfsnapctl restore prod --undelete"), std::string::npos) << out.message;
+    EXPECT_EQ(list("prod").size(), 1u);
+    // logged loudly
+    bool error_logged = false;
+    for (const auto& r : log_sink_.records())
+        error_logged |=
+            r.level == core::log_level::error && r.message.find("STATE DELETED") != std::string::npos;
+    EXPECT_TRUE(error_logged);
+    std::vector<backup::state_event> events;
+    ASSERT_FALSE(backup::read_events(*catalog_, "prod", events));
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].kind, "state-deleted");
+    // a second run reports it again but records the same marker once
+    EXPECT_EQ(backup_of(env).status, backup::backup_status::state_deleted);
+    ASSERT_FALSE(backup::read_events(*catalog_, "prod", events));
+    EXPECT_EQ(events.size(), 1u);
+    std::string record;
+    ASSERT_FALSE(catalog_->read_record("prod", catalog::catalog::last_backup_record, record));
+    backup::backup_check check;
+    ASSERT_TRUE(backup::parse(record, check));
+    EXPECT_EQ(check.result, "state-deleted");
+}
+
+TEST_F(Backup, UnversionedBucketFailsWithHowToEnableIt) {
+    const auto plain = unique("tfsnap-plain");
+    ASSERT_FALSE(run(s3_->create_bucket(plain)).ec);
+    const auto cfg = load("  prod:\n    bucket: " + plain + "\n    key: prod/terraform.tfstate\n");
+    const auto r =
+        run(s3_->put_object(plain, "prod/terraform.tfstate", http::body_source::memory(state_json(1, "l"))));
+    ASSERT_FALSE(r.ec);
+    const auto out = backup_of(cfg.environments[0]);
+    EXPECT_EQ(out.status, backup::backup_status::failed);
+    EXPECT_EQ(out.ec, s3::errc::not_versioned);
+    EXPECT_NE(out.message.find("aws s3api put-bucket-versioning --bucket " + plain +
+                               " --versioning-configuration Status=Enabled"),
+              std::string::npos)
+        << out.message;
+    EXPECT_TRUE(list("prod").empty());
+}
+
+TEST_F(Backup, MissingStateSaysWhatToCheck) {
+    const auto cfg = load("  prod:\n    bucket: " + bucket_ + "\n    key: nope/terraform.tfstate\n");
+    const auto out = backup_of(cfg.environments[0]);
+    EXPECT_EQ(out.status, backup::backup_status::failed);
+    EXPECT_NE(out.message.find("does not exist and never did"), std::string::npos) << out.message;
+}
+
+TEST_F(Backup, OpaqueAndEncryptedStatesAreSnapshottedNotSummarised) {
+    const auto cfg = load("  blob:\n    bucket: " + bucket_ + "\n    key: blob/terraform.tfstate\n" +
+                          "  tofu:\n    bucket: " + bucket_ + "\n    key: tofu/terraform.tfstate\n" +
+                          "  old:\n    bucket: " + bucket_ + "\n    key: old/terraform.tfstate\n");
+    put("blob/terraform.tfstate", std::string("\x00\x01not json", 10));
+    put("tofu/terraform.tfstate",
+        R"({"serial":3,"lineage":"x","meta":{"key_provider.pbkdf2.k":"e30="},"encrypted_data":"AAAA","encryption_version":"v0"})");
+    put("old/terraform.tfstate", R"({"version":3,"serial":1,"lineage":"x","modules":[]})");
+    const auto blob = backup_of(cfg.environments[0]);
+    ASSERT_TRUE(blob.ok()) << blob.message;
+    EXPECT_EQ(manifest_of("blob", blob.snapshot_id).state->kind, manifest::state_kind::opaque);
+    const auto tofu = backup_of(cfg.environments[1]);
+    ASSERT_TRUE(tofu.ok()) << tofu.message;
+    EXPECT_EQ(manifest_of("tofu", tofu.snapshot_id).state->kind, manifest::state_kind::encrypted);
+    const auto old = backup_of(cfg.environments[2]);
+    ASSERT_TRUE(old.ok()) << old.message;
+    EXPECT_EQ(manifest_of("old", old.snapshot_id).state->kind, manifest::state_kind::opaque);
+    ASSERT_EQ(old.warnings.size(), 1u);
+    EXPECT_NE(old.warnings[0].find("3"), std::string::npos) << old.warnings[0];
+}
+
+TEST_F(Backup, LocalStateEnvironmentCopiesTheFile) {
+    const fs::path file = work_ / "infra" / "terraform.tfstate";
+    fs::create_directories(file.parent_path());
+    const std::string b1 = state_json(1, "local"), b2 = state_json(2, "local");
+    std::ofstream(file, std::ios::binary) << b1;
+    const auto cfg = load("  dev:\n    source: file\n    path: " + file.string() + "\n");
+    const auto& env = cfg.environments[0];
+    const auto out = backup_of(env);
+    ASSERT_TRUE(out.ok()) << out.message;
+    const auto m = manifest_of("dev", out.snapshot_id);
+    EXPECT_EQ(m.terraform_state.source, "file");
+    EXPECT_EQ(m.terraform_state.key, file.string());
+    EXPECT_EQ(m.checksums->sha256, crypto::sha256_hex(b1));
+    EXPECT_EQ(m.state->serial, 1u);
+    const fs::path kept = catalog_->root() / "dev" / out.snapshot_id / "state";
+    EXPECT_EQ(read_all(kept), b1);
+    struct stat st {};
+    ASSERT_EQ(::stat(kept.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_EQ(backup_of(env).status, backup::backup_status::unchanged);
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << b2;
+    const auto out2 = backup_of(env);
+    ASSERT_EQ(out2.status, backup::backup_status::snapshot) << out2.message;
+    EXPECT_EQ(read_all(catalog_->root() / "dev" / out2.snapshot_id / "state"), b2);
+    fs::remove(file);
+    const auto gone = backup_of(env);
+    EXPECT_EQ(gone.status, backup::backup_status::failed);
+    EXPECT_NE(gone.message.find(file.string()), std::string::npos) << gone.message;
+}
+
+TEST_F(Backup, PruneDeletesSnapshotsAndTheirCopiesNeverTheLiveVersions) {
+    const auto cfg = load("  prod:\n    bucket: " + bucket_ +
+                          "\n    key: prod/terraform.tfstate\n    retention: { keep_last: 2 }\n"
+                          "    copy: { mode: server-side, bucket: " +
+                          archive_bucket_ + " }\n");
+    const auto& env = cfg.environments[0];
+    std::vector<std::string> ids;
+    std::vector<manifest::manifest> manifests;
+    for (int i = 1; i <= 4; ++i) {
+        put(env.key, state_json(i, "l"));
+        const auto out = backup_of(env);
+        ASSERT_TRUE(out.ok()) << out.message;
+        ids.push_back(out.snapshot_id);
+        manifests.push_back(manifest_of("prod", out.snapshot_id));
+        ASSERT_TRUE(out.pruned);
+    }
+    const auto left = list("prod");
+    ASSERT_EQ(left.size(), 2u);
+    EXPECT_EQ(left[0].snapshot_id, ids[2]);
+    EXPECT_EQ(left[1].snapshot_id, ids[3]);
+    // the state's own versions are all still there
+    const auto versions = run(s3_->list_object_versions(bucket_, env.key));
+    ASSERT_FALSE(versions.ec);
+    EXPECT_EQ(versions.entries.size(), 4u);
+    // the pruned snapshots' archive copies are gone, the kept ones are there
+    for (int i = 0; i < 4; ++i) {
+        const auto h =
+            run(s3_->head_object(archive_bucket_, manifests[i].copy->key, manifests[i].copy->version_id));
+        if (i < 2)
+            EXPECT_TRUE(h.ec) << "copy of pruned snapshot " << ids[i] << " still exists";
+        else
+            EXPECT_FALSE(h.ec) << s3::describe(h.ec, h.info);
+    }
+}
+
+TEST_F(Backup, PruneDryRunDeletesNothingAndGivesReasons) {
+    const auto cfg = load("  prod:\n    bucket: " + bucket_ +
+                          "\n    key: prod/terraform.tfstate\n    retention: { keep_last: 1 }\n");
+    const auto& env = cfg.environments[0];
+    for (int i = 1; i <= 3; ++i) {
+        put(env.key, state_json(i, "l"));
+        ASSERT_TRUE(backup_of(env, {.prune = false}).ok());
+    }
+    backup::environment_access access{s3_.get(), s3_.get(), nullptr, nullptr};
+    const auto dry = run(backup::prune(*ctx_, env, access, true));
+    EXPECT_TRUE(dry.ok()) << dry.error;
+    EXPECT_EQ(dry.kept, 1u);
+    EXPECT_EQ(dry.deleted, 2u);
+    ASSERT_EQ(dry.items.size(), 3u);
+    EXPECT_TRUE(dry.items[0].keep);
+    ASSERT_FALSE(dry.items[0].reasons.empty());
+    EXPECT_EQ(dry.items[0].reasons[0], "last 1");
+    EXPECT_EQ(list("prod").size(), 3u);
+    const auto real = run(backup::prune(*ctx_, env, access, false));
+    EXPECT_EQ(real.deleted, 2u);
+    EXPECT_EQ(list("prod").size(), 1u);
+}
+
+}  // namespace
