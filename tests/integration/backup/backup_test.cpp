@@ -3,6 +3,7 @@
 // a local-state environment, pruning after a backup.
 #include "tfsnap/backup/backup_job.hpp"
 #include "tfsnap/backup/records.hpp"
+#include "tfsnap/backup/verify_job.hpp"
 #include "tfsnap/config/load.hpp"
 #include "tfsnap/crypto/hash.hpp"
 #include "tfsnap/crypto/sealed_file.hpp"
@@ -21,6 +22,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 namespace {
 
@@ -470,6 +472,157 @@ TEST_F(Backup, PruneDryRunDeletesNothingAndGivesReasons) {
     const auto real = run(backup::prune(*ctx_, env, access, false));
     EXPECT_EQ(real.deleted, 2u);
     EXPECT_EQ(list("prod").size(), 1u);
+}
+
+// ------------------------------------------------------------------------------------ verify
+
+class Verify : public Backup {
+protected:
+    void SetUp() override {
+        Backup::SetUp();
+        if (HasFatalFailure())
+            return;
+        dynamodb::client_config cfg;
+        cfg.endpoint = harness_.dynamodb_endpoint();
+        cfg.retry = {.max_attempts = 4, .base_delay = 5ms, .max_delay = 50ms};
+        auto creds = [key = harness_.access_key(),
+                      secret = harness_.secret_key()]() -> asio::awaitable<http::credentials_lookup> {
+            co_return http::credentials_lookup{{}, sigv4::credentials{key, core::secret(secret), {}}};
+        };
+        db_ = std::make_unique<dynamodb::client>(*http_, cfg, creds, clock_);
+        table_ = unique("terraform-locks");
+        const auto c = run(db_->create_table(table_, "LockID"));
+        ASSERT_FALSE(c.ec) << dynamodb::describe(c.ec, c.info);
+        for (int i = 0; i < 100 && run(db_->describe_table(table_)).status != "ACTIVE"; ++i)
+            std::this_thread::sleep_for(20ms);
+    }
+
+    void set_digest(const config::environment& env, const std::string& digest) {
+        dynamodb::item item;
+        item.emplace("LockID", dynamodb::attribute_value::string(backup::digest_lock_id(env)));
+        item.emplace("Digest", dynamodb::attribute_value::string(digest));
+        const auto r = run(db_->put_item(table_, item, {}));
+        ASSERT_FALSE(r.ec) << dynamodb::describe(r.ec, r.info);
+    }
+
+    backup::verify_report verify(const config::environment& env) {
+        backup::environment_access access{s3_.get(), s3_.get(), db_.get(), key_ ? &*key_ : nullptr};
+        return run(backup::run_verify(*ctx_, env, access));
+    }
+
+    static std::vector<backup::verify_finding> problems(const backup::verify_report& r) {
+        std::vector<backup::verify_finding> out;
+        for (const auto& f : r.findings)
+            if (!f.ok)
+                out.push_back(f);
+        return out;
+    }
+
+    std::unique_ptr<dynamodb::client> db_;
+    std::string table_;
+};
+
+TEST_F(Verify, HealthySnapshotsCopiesAndDigestPass) {
+    const auto cfg = load("  prod:\n    bucket: " + bucket_ +
+                          "\n    key: prod/terraform.tfstate\n    lock: { dynamodb_table: " + table_ +
+                          " }\n    copy: { mode: server-side, bucket: " + archive_bucket_ + " }\n");
+    const auto& env = cfg.environments[0];
+    for (int i = 1; i <= 2; ++i) {
+        const auto bytes = state_json(i, "l");
+        put(env.key, bytes);
+        set_digest(env, crypto::md5_hex(bytes));
+        ASSERT_TRUE(backup_of(env).ok());
+    }
+    const auto r = verify(env);
+    EXPECT_TRUE(r.ok()) << (problems(r).empty() ? r.error : problems(r)[0].detail);
+    EXPECT_EQ(r.snapshots, 2u);
+    EXPECT_EQ(r.findings.size(), 5u);  // version + copy per snapshot, one digest
+    std::string record;
+    ASSERT_FALSE(catalog_->read_record("prod", catalog::catalog::verify_record, record));
+    EXPECT_NE(record.find("\"ok\": true"), std::string::npos) << record;
+}
+
+TEST_F(Verify, CatchesAVersionDeletedBehindItsBack) {
+    const auto cfg = load("  prod:\n    bucket: " + bucket_ + "\n    key: prod/terraform.tfstate\n");
+    const auto& env = cfg.environments[0];
+    const auto v1 = put(env.key, state_json(1, "l"));
+    const auto first = backup_of(env);
+    ASSERT_TRUE(first.ok());
+    put(env.key, state_json(2, "l"));
+    ASSERT_TRUE(backup_of(env).ok());
+    // someone removes the old version permanently
+    ASSERT_FALSE(run(s3_->delete_object(bucket_, env.key, v1)).ec);
+    const auto r = verify(env);
+    EXPECT_FALSE(r.ok());
+    const auto p = problems(r);
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].snapshot_id, first.snapshot_id);
+    EXPECT_EQ(p[0].check, "version");
+    EXPECT_NE(p[0].detail.find("no longer exists"), std::string::npos) << p[0].detail;
+    EXPECT_NE(p[0].detail.find("there is no copy"), std::string::npos) << p[0].detail;
+    bool logged = false;
+    for (const auto& rec : log_sink_.records())
+        logged |=
+            rec.level == core::log_level::error && rec.message.find("no longer exists") != std::string::npos;
+    EXPECT_TRUE(logged);
+}
+
+TEST_F(Verify, CatchesADigestOutOfSync) {
+    const auto cfg =
+        load("  prod:\n    bucket: " + bucket_ +
+             "\n    key: prod/terraform.tfstate\n    lock: { dynamodb_table: " + table_ + " }\n");
+    const auto& env = cfg.environments[0];
+    const auto bytes = state_json(1, "l");
+    put(env.key, bytes);
+    ASSERT_TRUE(backup_of(env).ok());
+    // no digest item yet: fine, Terraform writes one on its next write
+    EXPECT_TRUE(verify(env).ok());
+    set_digest(env, crypto::md5_hex("some other state"));
+    const auto r = verify(env);
+    const auto p = problems(r);
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].check, "digest");
+    EXPECT_NE(p[0].detail.find(crypto::md5_hex(bytes)), std::string::npos) << p[0].detail;
+    EXPECT_NE(p[0].detail.find("does not have the expected content"), std::string::npos) << p[0].detail;
+    set_digest(env, crypto::md5_hex(bytes));
+    EXPECT_TRUE(verify(env).ok());
+}
+
+TEST_F(Verify, CatchesACorruptLocalCopyAndAMissingArchiveCopy) {
+    auto k = crypto::generate_key();
+    ASSERT_TRUE(k.ok());
+    key_ = std::move(*k.key);
+    const auto cfg =
+        load("  loc:\n    bucket: " + bucket_ +
+             "\n    key: loc/terraform.tfstate\n    copy: { mode: local, key_file: /k }\n" +
+             "  arc:\n    bucket: " + bucket_ +
+             "\n    key: arc/terraform.tfstate\n    copy: { mode: server-side, bucket: " + archive_bucket_ +
+             " }\n");
+    put("loc/terraform.tfstate", state_json(1, "l"));
+    put("arc/terraform.tfstate", state_json(1, "a"));
+    const auto loc = backup_of(cfg.environments[0]);
+    const auto arc = backup_of(cfg.environments[1]);
+    ASSERT_TRUE(loc.ok() && arc.ok());
+    EXPECT_TRUE(verify(cfg.environments[0]).ok());
+    EXPECT_TRUE(verify(cfg.environments[1]).ok());
+
+    const fs::path sealed = catalog_->root() / "loc" / loc.snapshot_id / "state.enc";
+    {
+        std::fstream f(sealed, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(100);
+        f.put('\x5a');
+    }
+    auto p = problems(verify(cfg.environments[0]));
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].check, "copy");
+    EXPECT_NE(p[0].detail.find("SHA-256"), std::string::npos) << p[0].detail;
+
+    const auto m = manifest_of("arc", arc.snapshot_id);
+    ASSERT_FALSE(run(s3_->delete_object(archive_bucket_, m.copy->key, m.copy->version_id)).ec);
+    p = problems(verify(cfg.environments[1]));
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].check, "copy");
+    EXPECT_NE(p[0].detail.find("unreadable"), std::string::npos) << p[0].detail;
 }
 
 }  // namespace
