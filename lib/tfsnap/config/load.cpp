@@ -581,7 +581,7 @@ public:
                     report_missing(n, p, "name", "add name: daily (unique per environment)");
             } else if (!is_valid_name(*name)) {
                 report(n["name"], join(p, "name"), "invalid schedule name " + quoted(*name),
-                       "use 1-64 of A-Z a-z 0-9 . _ - (not . or ..)");
+                       "use 1-64 of A-Z a-z 0-9 . _ -, not starting with .");
                 name.reset();
             } else if (const auto [it, fresh] = names.emplace(*name, n["name"].Mark().line + 1); !fresh) {
                 report(n["name"], join(p, "name"), "duplicate schedule name " + quoted(*name),
@@ -630,7 +630,7 @@ public:
         const std::string p = join("environments", name);
         if (!is_valid_name(name)) {
             report(key, p, "invalid environment name " + quoted(name),
-                   "use 1-64 of A-Z a-z 0-9 . _ - (not . or ..), such as prod-eu");
+                   "use 1-64 of A-Z a-z 0-9 . _ -, not starting with ., such as prod-eu");
         }
         if (!expect_map(n, p,
                         {"source", "path", "bucket", "key", "region", "endpoint", "dynamodb_endpoint",

@@ -38,7 +38,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }  // namespace
 
 bool is_valid_name(std::string_view name) noexcept {
-    if (name.empty() || name.size() > 64 || name == "." || name == "..")
+    // no leading '.': names become directories beside the catalog's own (.git, .tmp-*)
+    if (name.empty() || name.size() > 64 || name.front() == '.')
         return false;
     return std::all_of(name.begin(), name.end(),
                        [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; });

@@ -10,8 +10,8 @@
 
 namespace tfsnap::config {
 
-// Environment and schedule names: [A-Za-z0-9._-]{1,64}, and neither "." nor "..". Such a name
-// is safe as one path component.
+// Environment and schedule names: [A-Za-z0-9._-]{1,64}, not starting with '.' (so never "." or
+// "..", nor the catalog's own .git, .tmp-*, .del-*). Such a name is safe as one path component.
 bool is_valid_name(std::string_view name) noexcept;
 
 // The candidate closest to `word` by edit distance, when it is close enough to be a likely typo.

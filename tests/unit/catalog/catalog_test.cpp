@@ -290,4 +290,18 @@ TEST_F(Catalog, RecordsAreNamedAndAtomic) {
     EXPECT_TRUE(listed(c, "prod").empty());
 }
 
+TEST_F(Catalog, DotDirectoriesAreNotEnvironments) {
+    catalog c(dir_);
+    ASSERT_FALSE(c.open());
+    add(c, "prod", "v1");
+    fs::create_directories(dir_ / "catalog" / ".git" / "objects");
+    int repaired = -1;
+    ASSERT_FALSE(c.open(&repaired));
+    EXPECT_EQ(repaired, 0);
+    std::vector<std::string> envs;
+    ASSERT_FALSE(c.environments(envs));
+    EXPECT_EQ(envs, std::vector<std::string>{"prod"});
+    EXPECT_FALSE(fs::exists(dir_ / "catalog" / ".git" / "INDEX.json"));
+}
+
 }  // namespace tfsnap::catalog

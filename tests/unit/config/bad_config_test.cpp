@@ -46,11 +46,11 @@ const bad_case cases[] = {
     {"MissingKey", "environments:\n  prod:\n    bucket: tf-state\n", 2, 3,
      "environments.prod: missing key \"key\"; add key: PATH/terraform.tfstate"},
     {"EnvironmentNameWithSlash", "environments:\n  prod/eu:\n    bucket: tf-state\n    key: k\n", 2, 3,
-     "environments[\"prod/eu\"]: invalid environment name \"prod/eu\"; use 1-64 of A-Z a-z 0-9 . _ - (not . "
-     "or ..), "
-     "such as prod-eu"},
+     "environments[\"prod/eu\"]: invalid environment name \"prod/eu\"; use 1-64 of A-Z a-z 0-9 . _ -, not "
+     "starting with ., such as prod-eu"},
     {"EnvironmentNameDotDot", "environments:\n  \"..\":\n    bucket: tf-state\n    key: k\n", 2, 3,
-     "environments[\"..\"]: invalid environment name \"..\"; use 1-64 of A-Z a-z 0-9 . _ - (not . or ..), "
+     "environments[\"..\"]: invalid environment name \"..\"; use 1-64 of A-Z a-z 0-9 . _ -, not starting "
+     "with ., "
      "such as "
      "prod-eu"},
     {"InvalidTimeZone",

@@ -13,7 +13,7 @@ using namespace tfsnap::config;
 TEST(Validate, NamesAreSafePathComponents) {
     for (const char* ok : {"prod", "prod-eu", "a", "x.y_z-1", "ABC"})
         EXPECT_TRUE(is_valid_name(ok)) << ok;
-    for (const char* bad : {"", ".", "..", "a/b", "../etc", "a b", "ü", "a\nb"}) {
+    for (const char* bad : {"", ".", "..", ".git", ".tmp-x", "a/b", "../etc", "a b", "ü", "a\nb"}) {
         EXPECT_FALSE(is_valid_name(bad)) << bad;
     }
     EXPECT_TRUE(is_valid_name(std::string(64, 'a')));
