@@ -570,6 +570,17 @@ public:
                                             ? std::to_string(out.pruned->failed) + " deletions failed"
                                             : out.pruned->error));
         }
+        if (out.status == backup_status::snapshot || out.status == backup_status::unchanged) {
+            out.guard = co_await run_lifecycle_guard(ctx_, env_, access_);
+            if (!out.guard->error.empty())
+                out.warnings.push_back("lifecycle guard: " + out.guard->error);
+            if (!out.guard->live_state_warning.empty())
+                out.warnings.push_back("lifecycle guard: " + out.guard->live_state_warning);
+            if (out.guard->at_risk > 0)
+                out.warnings.push_back(
+                    "lifecycle guard: " + std::to_string(out.guard->at_risk) +
+                    " snapshot(s) pin versions a lifecycle rule will delete, without a copy");
+        }
         backup_check check{core::format_rfc3339(seconds_of(ctx_.clock.now())),
                            std::string(to_string(out.status)),
                            req_.schedule,

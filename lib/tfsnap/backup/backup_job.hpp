@@ -13,7 +13,8 @@
 //    format 3 or older is snapshotted as opaque with a warning.
 // 4. Copy: server-side CopyObject of that version into the archive bucket (the bytes never
 //    pass through this host), or an AES-256-GCM sealed file in the snapshot directory.
-// 5. Write MANIFEST.json (atomically), commit it to git when catalog.git is on, prune.
+// 5. Write MANIFEST.json (atomically), commit it to git when catalog.git is on, prune, and run
+//    the lifecycle guard (lifecycle_guard.hpp).
 //
 // A current delete marker is a `state_deleted` outcome: an error log, an event in
 // EVENTS.json, a failed job; no snapshot is removed (pruning does not run). radosgw answers a
@@ -27,6 +28,7 @@
 // Errors are values in the outcome; nothing throws except cancellation.
 
 #include "tfsnap/backup/context.hpp"
+#include "tfsnap/backup/lifecycle_guard.hpp"
 #include "tfsnap/backup/prune.hpp"
 #include "tfsnap/manifest/manifest.hpp"
 
@@ -60,6 +62,7 @@ struct backup_outcome {
     std::optional<manifest::manifest> written;  // the new snapshot's manifest
     std::vector<std::string> warnings;          // the job succeeded, but look at these
     std::optional<prune_report> pruned;
+    std::optional<guard_report> guard;  // the lifecycle guard, after a snapshot or check
     std::chrono::milliseconds elapsed{};
 
     // A snapshot or an unchanged check, with everything the configuration asks for (a snapshot
