@@ -1,6 +1,23 @@
 #include "tfsnap/backup/context.hpp"
 
+#include "tfsnap/catalog_git/recorder.hpp"
+
 namespace tfsnap::backup {
+
+namespace {
+
+boost::asio::awaitable<std::string> record_with(catalog_git::recorder* git, std::string env, std::string id) {
+    const auto s = co_await git->record_snapshot(std::move(env), std::move(id));
+    co_return s ? s.info.message : std::string();
+}
+
+}  // namespace
+
+std::function<boost::asio::awaitable<std::string>(std::string, std::string)> git_hook(
+    catalog_git::recorder& git) {
+    catalog_git::recorder* r = &git;
+    return [r](std::string env, std::string id) { return record_with(r, std::move(env), std::move(id)); };
+}
 
 std::string state_file_name(const config::environment& env) {
     const std::string& from = env.source == config::source_kind::file ? env.path : env.key;

@@ -23,6 +23,10 @@
 #include <optional>
 #include <string>
 
+namespace tfsnap::catalog_git {
+class recorder;
+}
+
 namespace tfsnap::backup {
 
 struct job_context {
@@ -45,6 +49,11 @@ struct environment_access {
     dynamodb::client* dynamodb = nullptr;           // with lock.dynamodb_table
     const crypto::sealing_key* copy_key = nullptr;  // copy mode local
 };
+
+// The `record_snapshot` hook for catalog.git: commits and tags through `git` (which must
+// outlive the jobs). A git failure comes back as text; the snapshot itself is already safe.
+std::function<boost::asio::awaitable<std::string>(std::string, std::string)> git_hook(
+    catalog_git::recorder& git);
 
 // The file name of an environment's state key ("terraform.tfstate" for "a/b/terraform.tfstate").
 std::string state_file_name(const config::environment& env);

@@ -5,6 +5,7 @@
 
 #include "tfsnap/backup/records.hpp"
 #include "tfsnap/backup/verify_job.hpp"
+#include "tfsnap/catalog_git/recorder.hpp"
 #include "tfsnap/crypto/hash.hpp"
 
 #include <sys/stat.h>
@@ -324,6 +325,40 @@ TEST_F(Backup, PruneDryRunDeletesNothingAndGivesReasons) {
     const auto real = run(backup::prune(*ctx_, env, access, false));
     EXPECT_EQ(real.deleted, 2u);
     EXPECT_EQ(list("prod").size(), 1u);
+}
+
+TEST_F(Backup, CatalogGitCommitsAndTagsEachSnapshot) {
+    catalog_git::recorder git(catalog_->root(), {});
+    const auto init = run(git.init());
+    ASSERT_FALSE(init) << init.info.message;
+    ctx_->record_snapshot = backup::git_hook(git);
+    const auto cfg = load("  prod:\n    bucket: " + bucket_ + "\n    key: prod/terraform.tfstate\n");
+    const auto& env = cfg.environments[0];
+    std::vector<std::string> ids;
+    for (int i = 1; i <= 2; ++i) {
+        put(env.key, state_json(i, "l"));
+        const auto out = backup_of(env);
+        ASSERT_TRUE(out.ok()) << out.message;
+        EXPECT_TRUE(out.warnings.empty()) << out.warnings[0];
+        ids.push_back(out.snapshot_id);
+    }
+    const std::string git_cmd = "git -C '" + catalog_->root().string() + "' ";
+    auto output_of = [](const std::string& cmd) {
+        std::string out;
+        if (FILE* p = ::popen(cmd.c_str(), "r")) {
+            char buf[256];
+            while (std::fgets(buf, sizeof buf, p))
+                out += buf;
+            ::pclose(p);
+        }
+        return out;
+    };
+    EXPECT_EQ(output_of(git_cmd + "log --format=%s"), "backup-state/prod/" + ids[1] + "\nbackup-state/prod/" +
+                                                          ids[0] + "\ntfsnap: start the catalog history\n");
+    EXPECT_EQ(output_of(git_cmd + "tag"),
+              "backup-state/prod/" + ids[0] + "\nbackup-state/prod/" + ids[1] + "\n");
+    EXPECT_NE(output_of(git_cmd + "show --stat HEAD").find("prod/" + ids[1] + "/MANIFEST.json"),
+              std::string::npos);
 }
 
 // ------------------------------------------------------------------------------------ verify
