@@ -10,8 +10,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # the shipped example is valid, and the description names what it configures
 out=$("$tfsnapd" --check-config "$src/config/example.yaml") || fail "example.yaml: exit $?"
-grep -q "OK, 2 environments" <<<"$out" || fail "no summary line in: $out"
+grep -q "OK, 3 environments" <<<"$out" || fail "no summary line in: $out"
 grep -q "environment myorg" <<<"$out" || fail "myorg missing"
+grep -q "state:     file /srv/infra/dev/terraform.tfstate (local backend)" <<<"$out" || fail "dev (local state) missing"
 grep -q "DynamoDB table terraform-locks (LockID okta-terraform-demo/Okta-GitOps/myorg/terraform.tfstate" <<<"$out" \
   || fail "myorg lock description missing"
 grep -q "S3 lockfile s3://acme-tfstate-staging/platform/staging/terraform.tfstate.tflock" <<<"$out" \
@@ -19,10 +20,10 @@ grep -q "S3 lockfile s3://acme-tfstate-staging/platform/staging/terraform.tfstat
 grep -q 'schedule weekly: cron "0 3 \* \* sun" in Europe/Berlin' <<<"$out" || fail "weekly schedule missing"
 # each schedule lists its next 5 runs; the jitter is a fixed function of the names, so a
 # schedule runs at the same second in every release
-[ "$(grep -c "next runs" <<<"$out")" = 4 ] || fail "next runs missing: $out"
+[ "$(grep -c "next runs" <<<"$out")" = 5 ] || fail "next runs missing: $out"
 grep -q "next runs (jitter +26s):" <<<"$out" || fail "myorg/daily jitter changed: $out"
-[ "$(grep -cE '^      20[0-9-]+ [0-9:]+ (UTC|CES?T|[+-][0-9]+)  =  20[0-9-]+T[0-9:]+Z$' <<<"$out")" = 20 ] \
-  || fail "want 20 run lines: $out"
+[ "$(grep -cE '^      20[0-9-]+ [0-9:]+ (UTC|CES?T|[+-][0-9]+)  =  20[0-9-]+T[0-9:]+Z$' <<<"$out")" = 25 ] \
+  || fail "want 25 run lines: $out"
 
 # three different mistakes (the typo'd bucket is one mistake, one message): exit 78, three messages with file:line:col, nothing on stdout
 cat >"$work/bad.yaml" <<'YAML'

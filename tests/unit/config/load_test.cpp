@@ -24,7 +24,7 @@ TEST(ConfigLoad, ExampleFileIsValid) {
     EXPECT_EQ(cfg.control.socket, "/run/tfsnap/control.sock");
     EXPECT_EQ(cfg.control.readers, std::vector<std::string>{"group:tfsnap"});
     EXPECT_EQ(cfg.control.operators, std::vector<std::string>{"group:tfsnap-admin"});
-    ASSERT_EQ(cfg.environments.size(), 2u);
+    ASSERT_EQ(cfg.environments.size(), 3u);
 
     const auto* myorg = cfg.find("myorg");
     ASSERT_NE(myorg, nullptr);
