@@ -1,12 +1,19 @@
 #include "tfsnap/aws/systemd_credential.hpp"
 
 #include "tfsnap/aws/profile_file.hpp"
-#include "tfsnap/config/validate.hpp"
+
+#include <algorithm>
 
 namespace tfsnap::aws {
 
 bool is_valid_credential_name(std::string_view name) noexcept {
-    return config::is_valid_name(name);
+    // a file name under $CREDENTIALS_DIRECTORY: [A-Za-z0-9._-]{1,64}, never "." or ".."
+    if (name.empty() || name.size() > 64 || name == "." || name == "..")
+        return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+               c == '_' || c == '-';
+    });
 }
 
 systemd_credential_keys parse_systemd_credential(std::string_view text, std::string_view path) {
