@@ -125,7 +125,10 @@ void describe_config(std::ostream& out, const config::daemon_config& cfg,
         if (e.source == config::source_kind::file) {
             out << "  state:     file " << e.path << " (local backend)\n";
         } else {
-            out << "  state:     s3://" << e.bucket << "/" << e.key << "\n";
+            out << "  state:     s3://" << e.bucket << "/" << e.key
+                << (e.workspace && *e.workspace != "default" ? " (workspace " + *e.workspace + ")"
+                                                             : std::string())
+                << "\n";
             out << "  region:    " << e.region;
             if (e.endpoint)
                 out << ", endpoint " << *e.endpoint << (e.path_style ? " (path-style)" : "");

@@ -126,7 +126,15 @@ struct environment {
     source_kind source = source_kind::s3;
     std::string path;  // source file: the terraform.tfstate to snapshot
     std::string bucket;
+    // The state object's key: the backend's `key`, or for a non-default workspace
+    // "<workspace_key_prefix>/<workspace>/<key>", as Terraform's S3 backend stores it.
     std::string key;
+    std::string backend_key;                    // the backend's `key` as configured
+    std::optional<std::string> workspace;       // unset or "default": the default workspace
+    std::string workspace_key_prefix = "env:";  // Terraform's default
+    bool conditional_writes = false;            // the endpoint honours If-Match / If-None-Match
+    std::string terraform_bin = "terraform";    // full restores: the Terraform (or OpenTofu) binary
+    duration terraform_timeout = std::chrono::minutes{30};
     std::string region = "us-east-1";
     std::optional<std::string> endpoint;           // S3-compatible stores; null means AWS
     std::optional<std::string> dynamodb_endpoint;  // custom DynamoDB endpoint

@@ -93,6 +93,9 @@ struct connection_settings {
     std::optional<copy_config> copy;
     std::optional<bool> always_snapshot;
     std::optional<verify_template> verify;
+    std::optional<bool> conditional_writes;
+    std::optional<std::string> terraform_bin;
+    std::optional<duration> terraform_timeout;
     retention_policy retention;
 };
 
@@ -477,6 +480,14 @@ public:
         s.lock = read_lock(map, path);
         s.copy = read_copy(map, path);
         s.always_snapshot = bool_at(map, "always_snapshot", path);
+        s.conditional_writes = bool_at(map, "conditional_writes", path);
+        s.terraform_bin = string_at(map, "terraform_bin", path, "/usr/bin/terraform");
+        if (s.terraform_bin && s.terraform_bin->empty()) {
+            report(map["terraform_bin"], join(path, "terraform_bin"), "terraform_bin is empty",
+                   "write the Terraform binary, such as /usr/bin/terraform or tofu");
+            s.terraform_bin.reset();
+        }
+        s.terraform_timeout = duration_at(map, "terraform_timeout", path);
         s.verify = read_verify(map, path);
         read_retention(map, path, s.retention);
     }
@@ -620,7 +631,26 @@ public:
             report(n["key"], join(p, "key"), *why, "write the backend's key, such as prod/terraform.tfstate");
         } else {
             e.key = *state_key;
+            e.backend_key = *state_key;
         }
+        e.workspace = string_at(n, "workspace", p, "staging");
+        if (e.workspace && !is_valid_name(*e.workspace)) {
+            report(n["workspace"], join(p, "workspace"), "invalid workspace name " + quoted(*e.workspace),
+                   "write the workspace as `terraform workspace list` shows it, such as staging");
+            e.workspace.reset();
+        }
+        if (auto prefix = string_at(n, "workspace_key_prefix", p, "env:")) {
+            if (prefix->empty() || prefix->front() == '/' || prefix->back() == '/') {
+                report(
+                    n["workspace_key_prefix"], join(p, "workspace_key_prefix"),
+                    "invalid workspace_key_prefix " + quoted(*prefix),
+                    "write the backend's workspace_key_prefix without leading or trailing /, such as env:");
+            } else {
+                e.workspace_key_prefix = *prefix;
+            }
+        }
+        if (e.workspace && *e.workspace != "default" && !e.key.empty())
+            e.key = e.workspace_key_prefix + "/" + *e.workspace + "/" + e.backend_key;
     }
 
     std::optional<environment> read_environment(const YAML::Node& key, const YAML::Node& n,
@@ -633,9 +663,28 @@ public:
                    "use 1-64 of A-Z a-z 0-9 . _ -, not starting with ., such as prod-eu");
         }
         if (!expect_map(n, p,
-                        {"source", "path", "bucket", "key", "region", "endpoint", "dynamodb_endpoint",
-                         "path_style", "ca_file", "credentials", "lock", "schedules", "retention", "copy",
-                         "always_snapshot", "verify", "terraform_dir"})) {
+                        {"source",
+                         "path",
+                         "bucket",
+                         "key",
+                         "workspace",
+                         "workspace_key_prefix",
+                         "region",
+                         "endpoint",
+                         "dynamodb_endpoint",
+                         "path_style",
+                         "ca_file",
+                         "credentials",
+                         "lock",
+                         "schedules",
+                         "retention",
+                         "copy",
+                         "always_snapshot",
+                         "verify",
+                         "conditional_writes",
+                         "terraform_dir",
+                         "terraform_bin",
+                         "terraform_timeout"})) {
             return std::nullopt;
         }
         environment e;
@@ -651,7 +700,8 @@ public:
             } else if (!is_set(n["path"])) {
                 report_missing(key, p, "path", "add path: /ABSOLUTE/PATH/terraform.tfstate");
             }
-            for (const auto* k : {"bucket", "key", "lock"}) {
+            for (const auto* k :
+                 {"bucket", "key", "workspace", "workspace_key_prefix", "lock", "conditional_writes"}) {
                 if (is_set(n[k])) {
                     report(n[k], join(p, k), std::string(k) + " is only used with source s3",
                            "remove " + std::string(k) + ", or set source: s3");
@@ -679,6 +729,10 @@ public:
         if (e.copy.archives() && e.copy.prefix.empty())
             e.copy.prefix = name + "/";
         e.always_snapshot = own.always_snapshot.value_or(defaults.always_snapshot.value_or(false));
+        e.conditional_writes = own.conditional_writes.value_or(defaults.conditional_writes.value_or(false));
+        e.terraform_bin = own.terraform_bin.value_or(defaults.terraform_bin.value_or("terraform"));
+        e.terraform_timeout =
+            own.terraform_timeout.value_or(defaults.terraform_timeout.value_or(e.terraform_timeout));
         e.verify = merge_verify(defaults.verify, own.verify, base);
         if (e.source == source_kind::file) {
             e.lock = lock_config{};
@@ -751,7 +805,8 @@ public:
             is_set(d) &&
             expect_map(d, "defaults",
                        {"region", "endpoint", "dynamodb_endpoint", "path_style", "ca_file", "credentials",
-                        "schedule", "retention", "lock", "copy", "always_snapshot", "verify"})) {
+                        "schedule", "retention", "lock", "copy", "always_snapshot", "verify",
+                        "conditional_writes", "terraform_bin", "terraform_timeout"})) {
             read_connection(d, "defaults", defaults);
             if (const YAML::Node s = d["schedule"];
                 is_set(s) &&

@@ -36,9 +36,17 @@ const bad_case cases[] = {
      "environments.prod.buckt: unknown key \"buckt\"; did you mean \"bucket\"?"},
     {"UnknownKeyNoGuess", with_env("    frobnicate: true\n"), 5, 5,
      "environments.prod.frobnicate: unknown key \"frobnicate\"; valid keys: source, path, bucket, key, "
-     "region, "
-     "endpoint, dynamodb_endpoint, path_style, ca_file, credentials, lock, schedules, retention, copy, "
-     "always_snapshot, verify, terraform_dir"},
+     "workspace, workspace_key_prefix, region, endpoint, dynamodb_endpoint, path_style, ca_file, "
+     "credentials, "
+     "lock, schedules, retention, copy, always_snapshot, verify, conditional_writes, terraform_dir, "
+     "terraform_bin, terraform_timeout"},
+    {"BadWorkspace", with_env("    workspace: \"a/b\"\n"), 5, 16,
+     "environments.prod.workspace: invalid workspace name \"a/b\"; write the workspace as `terraform "
+     "workspace "
+     "list` shows it, such as staging"},
+    {"BadWorkspacePrefix", with_env("    workspace_key_prefix: /env\n"), 5, 27,
+     "environments.prod.workspace_key_prefix: invalid workspace_key_prefix \"/env\"; write the backend's "
+     "workspace_key_prefix without leading or trailing /, such as env:"},
     {"WrongTypeList", with_env("state_dir: [a, b]\n"), 5, 12,
      "state_dir: expected a string, got a list; write for example \"/var/lib/tfsnap\""},
     {"MissingBucket", "environments:\n  prod:\n    key: prod/terraform.tfstate\n", 2, 3,

@@ -252,4 +252,39 @@ TEST(ConfigLoad, VerifyIsWeeklyByDefault) {
     EXPECT_FALSE(r.config->catalog.git);
 }
 
+TEST(ConfigLoad, WorkspacesAndRestoreSettings) {
+    const auto r = load_string(
+        "defaults: { conditional_writes: true, terraform_bin: /usr/bin/tofu }\n"
+        "environments:\n"
+        "  prod:\n"
+        "    bucket: tf-state\n"
+        "    key: app/terraform.tfstate\n"
+        "    workspace: staging\n"
+        "    terraform_timeout: 10m\n"
+        "  custom:\n"
+        "    bucket: tf-state\n"
+        "    key: app/terraform.tfstate\n"
+        "    workspace: blue\n"
+        "    workspace_key_prefix: workspaces\n"
+        "    conditional_writes: false\n"
+        "  plain:\n"
+        "    bucket: tf-state\n"
+        "    key: app/terraform.tfstate\n"
+        "    workspace: default\n",
+        "ws.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& prod = *r.config->find("prod");
+    EXPECT_EQ(prod.key, "env:/staging/app/terraform.tfstate");
+    EXPECT_EQ(prod.backend_key, "app/terraform.tfstate");
+    EXPECT_EQ(prod.lock_id(), "tf-state/env:/staging/app/terraform.tfstate");
+    EXPECT_TRUE(prod.conditional_writes);
+    EXPECT_EQ(prod.terraform_bin, "/usr/bin/tofu");
+    EXPECT_EQ(prod.terraform_timeout, std::chrono::minutes{10});
+    const auto& custom = *r.config->find("custom");
+    EXPECT_EQ(custom.key, "workspaces/blue/app/terraform.tfstate");
+    EXPECT_FALSE(custom.conditional_writes);
+    EXPECT_EQ(custom.terraform_timeout, std::chrono::minutes{30});
+    EXPECT_EQ(r.config->find("plain")->key, "app/terraform.tfstate");
+}
+
 }  // namespace
