@@ -314,7 +314,7 @@ private:
         out_.message =
             "STATE DELETED: the current version of " + s3_uri(env_) + " is a delete marker" +
             (marker_version.empty() ? std::string() : " (" + marker_version + ")") +
-            ". Every snapshot is kept. To bring the state back: tfsnapctl restore " + env_.name +
+            ". Every snapshot is kept. To bring the state back: tfsnapd restore " + env_.name +
             " --undelete (dry run first), or remove the delete marker with aws s3api delete-object "
             "--bucket " +
             env_.bucket + " --key " + env_.key + " --version-id " +

@@ -215,7 +215,7 @@ private:
         if (h.ec == s3::errc::no_such_key || h.ec == s3::errc::delete_marker) {
             add(std::string(), "digest", false,
                 "the state is deleted but " + lock_id + " still holds digest " + digest +
-                    "; a restore (tfsnapctl restore --undelete) brings state and digest back together");
+                    "; an undelete (tfsnapd restore ENV --undelete) brings state and digest back together");
             co_return;
         }
         if (h.ec) {

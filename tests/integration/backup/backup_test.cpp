@@ -171,7 +171,7 @@ TEST_F(Backup, DeletedStateIsAnEventAndKeepsEverySnapshot) {
     EXPECT_EQ(out.status, backup::backup_status::state_deleted) << out.message;
     EXPECT_FALSE(out.ok());
     EXPECT_NE(out.message.find("delete marker"), std::string::npos) << out.message;
-    EXPECT_NE(out.message.find("tfsnapctl restore prod --undelete"), std::string::npos) << out.message;
+    EXPECT_NE(out.message.find("tfsnapd restore prod --undelete"), std::string::npos) << out.message;
     EXPECT_EQ(list("prod").size(), 1u);
     // logged loudly
     bool error_logged = false;
@@ -359,6 +359,30 @@ TEST_F(Backup, CatalogGitCommitsAndTagsEachSnapshot) {
               "backup-state/prod/" + ids[0] + "\nbackup-state/prod/" + ids[1] + "\n");
     EXPECT_NE(output_of(git_cmd + "show --stat HEAD").find("prod/" + ids[1] + "/MANIFEST.json"),
               std::string::npos);
+}
+
+TEST_F(Backup, ConcurrentJobsShareOneBucketRead) {
+    std::string envs;
+    for (int i = 0; i < 20; ++i)
+        envs += "  e" + std::to_string(i) + ":\n    bucket: " + bucket_ + "\n    key: e" + std::to_string(i) +
+                "/terraform.tfstate\n";
+    const auto cfg = load(envs);
+    for (const auto& e : cfg.environments)
+        put(e.key, state_json(1, e.name));
+    int done = 0;
+    for (const auto& e : cfg.environments) {
+        backup::environment_access access{s3_.get(), s3_.get(), nullptr, nullptr};
+        asio::co_spawn(io_, backup::run_backup(*ctx_, e, access, {}),
+                       [&](std::exception_ptr ex, backup::backup_outcome o) {
+                           EXPECT_FALSE(ex);
+                           EXPECT_TRUE(o.ok()) << o.message;
+                           ++done;
+                       });
+    }
+    io_.restart();
+    io_.run();
+    EXPECT_EQ(done, 20);
+    EXPECT_EQ(buckets_.reads(), 2u);  // one GetBucketVersioning, one GetBucketLifecycleConfiguration
 }
 
 // ------------------------------------------------------------------------------------ verify
