@@ -14,6 +14,12 @@ const char* describe(errc e) noexcept {
             return "state is encrypted (OpenTofu client-side encryption) and cannot be read";
         case errc::not_a_state:
             return "not a Terraform state (not JSON, or not a state object)";
+        case errc::no_serial:
+            return "the state has no top-level \"serial\"";
+        case errc::bad_serial:
+            return "the state's top-level \"serial\" is not a non-negative integer";
+        case errc::ambiguous_serial:
+            return "the state has more than one top-level key that Terraform reads as \"serial\"";
     }
     return "unknown tfsnap.tfstate error";
 }

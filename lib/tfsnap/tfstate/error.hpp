@@ -1,5 +1,6 @@
 #pragma once
-// Errors of the tfstate module: the cases where tfsnap refuses to summarise or diff a state.
+// Errors of the tfstate module: the cases where tfsnap refuses to summarise, diff or rewrite a
+// state.
 // Messages are fixed; they never contain any part of the state (which is user data).
 
 #include "tfsnap/core/error.hpp"
@@ -12,6 +13,9 @@ enum class errc {
     malformed,            // declares version 4 but its resources or outputs have the wrong shape
     encrypted,            // OpenTofu client-side encrypted state: opaque, cannot be diffed
     not_a_state,          // not JSON, or not a state object: opaque, cannot be diffed
+    no_serial,            // rewrite.hpp: the object has no top-level "serial"
+    bad_serial,           // rewrite.hpp: the top-level "serial" is not a non-negative integer
+    ambiguous_serial,     // rewrite.hpp: more than one top-level key that Terraform reads as "serial"
 };
 
 const char* describe(errc e) noexcept;
