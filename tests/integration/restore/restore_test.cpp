@@ -1,0 +1,562 @@
+// Restores against radosgw and dynalite: plan and execute, Terraform's locks and digest, the
+// plan token, lineage and serial, undelete, full restores with a stand-in terraform.
+#include "integration/backup/backup_fixture.hpp"
+
+#include "tfsnap/crypto/hash.hpp"
+#include "tfsnap/restore/audit.hpp"
+#include "tfsnap/restore/journal.hpp"
+#include "tfsnap/restore/restore.hpp"
+#include "tfsnap/tfstate/lock_info.hpp"
+#include "tfsnap/tfstate/summary.hpp"
+
+#include <rapidjson/document.h>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <csignal>
+#include <thread>
+
+extern char** environ;
+
+namespace {
+
+using namespace tfsnap;
+using namespace tfsnap::test;
+
+class Restore : public BackupFixture {
+protected:
+    void SetUp() override {
+        BackupFixture::SetUp();
+        if (HasFatalFailure())
+            return;
+        dynamodb::client_config cfg;
+        cfg.endpoint = harness_.dynamodb_endpoint();
+        cfg.retry = {.max_attempts = 4, .base_delay = 5ms, .max_delay = 50ms};
+        auto creds = [key = harness_.access_key(),
+                      secret = harness_.secret_key()]() -> asio::awaitable<http::credentials_lookup> {
+            co_return http::credentials_lookup{{}, sigv4::credentials{key, core::secret(secret), {}}};
+        };
+        db_ = std::make_unique<dynamodb::client>(*http_, cfg, creds, clock_);
+        // a second loop and client, for looking at DynamoDB from inside a step hook (the main
+        // loop is busy running the restore then)
+        side_http_ = std::make_unique<http::client>(side_io_.get_executor(), http::client_config{});
+        side_db_ = std::make_unique<dynamodb::client>(*side_http_, cfg, creds, clock_);
+        table_ = unique("terraform-locks");
+        const auto c = run(db_->create_table(table_, "LockID"));
+        ASSERT_FALSE(c.ec) << dynamodb::describe(c.ec, c.info);
+        for (int i = 0; i < 100 && run(db_->describe_table(table_)).status != "ACTIVE"; ++i)
+            std::this_thread::sleep_for(20ms);
+        rctx_.emplace(restore::restore_context{*ctx_,
+                                               work_ / "state",
+                                               std::vector<std::byte>(32, std::byte{7}),
+                                               "ops-1",
+                                               "tfsnap-test",
+                                               {},
+                                               {}});
+    }
+
+    backup::environment_access access() { return {s3_.get(), s3_.get(), db_.get(), nullptr}; }
+
+    restore::restore_plan plan(const config::environment& env, restore::restore_request req) {
+        return run(restore::plan(*rctx_, env, access(), std::move(req)));
+    }
+    restore::restore_result execute(const config::environment& env, restore::restore_request req,
+                                    std::string token) {
+        return run(restore::execute(*rctx_, env, access(), std::move(req), std::move(token)));
+    }
+    // plan, expect no refusal, execute with the plan's token
+    restore::restore_result restore(const config::environment& env, restore::restore_request req) {
+        const auto p = plan(env, req);
+        EXPECT_TRUE(p.ok()) << (p.refusals.empty() ? "" : p.refusals[0]);
+        return execute(env, std::move(req), p.token);
+    }
+
+    std::string current_bytes(const config::environment& env) {
+        http::string_sink sink;
+        const auto g = run(s3_->get_object(bucket_, env.key, "", sink));
+        EXPECT_FALSE(g.ec) << s3::describe(g.ec, g.info);
+        return sink.take();
+    }
+    std::string current_version(const config::environment& env) {
+        const auto h = run(s3_->head_object(bucket_, env.key));
+        return h.ec ? std::string() : h.object.version_id;
+    }
+    std::optional<dynamodb::item> item(const std::string& lock_id) {
+        dynamodb::item key;
+        key.emplace("LockID", dynamodb::attribute_value::string(lock_id));
+        const auto r = run(db_->get_item(table_, key, true, {}));
+        EXPECT_FALSE(r.ec) << dynamodb::describe(r.ec, r.info);
+        return r.found;
+    }
+    config::daemon_config with_lock_table(bool lockfile = false) {
+        return load("  prod:\n    bucket: " + bucket_ +
+                    "\n    key: prod/terraform.tfstate\n    lock: { dynamodb_table: " + table_ +
+                    (lockfile ? ", lockfile: true" : "") + " }\n");
+    }
+    // a LockInfo exactly as Terraform 1.9 writes it for `terraform apply`
+    static std::string terraform_lock_json(const std::string& path) {
+        return R"({"ID":"8e5a1c3d-7c2b-4a6f-9d0e-2f1b3c4d5e6f","Operation":"OperationTypeApply","Info":"","Who":"alice@ops-1","Version":"1.9.8","Created":"2026-11-22T03:04:05.123456789Z","Path":")" +
+               path + R"("})";
+    }
+
+    std::optional<dynamodb::item> side_item(const std::string& lock_id) {
+        dynamodb::item key;
+        key.emplace("LockID", dynamodb::attribute_value::string(lock_id));
+        const auto r = test::run_sync(side_io_, side_db_->get_item(table_, key, true, {}));
+        return r.found;
+    }
+
+    std::unique_ptr<dynamodb::client> db_;
+    asio::io_context side_io_;
+    std::unique_ptr<http::client> side_http_;
+    std::unique_ptr<dynamodb::client> side_db_;
+    std::string table_;
+    std::optional<restore::restore_context> rctx_;
+};
+
+TEST_F(Restore, WithoutALockTableTheOldVersionBecomesCurrent) {
+    const auto cfg = load("  prod:\n    bucket: " + bucket_ + "\n    key: prod/terraform.tfstate\n");
+    const auto& env = cfg.environments[0];
+    const std::string v1 = state_json(1, "lin", 2), v2 = state_json(2, "lin", 3);
+    put(env.key, v1);
+    const auto snap = backup_of(env);
+    ASSERT_TRUE(snap.ok()) << snap.message;
+    const auto v2_id = put(env.key, v2);
+
+    restore::restore_request req;
+    req.snapshot_id = snap.snapshot_id;
+    req.reason = "bad apply";
+    req.user = "bob";
+    const auto p = plan(env, req);
+    ASSERT_TRUE(p.ok()) << p.refusals[0];
+    EXPECT_EQ(p.target_version, snap.version_id);
+    EXPECT_EQ(p.current_version, v2_id);
+    ASSERT_TRUE(p.diff);
+    EXPECT_EQ(p.diff->serial.before, 2u);
+    EXPECT_EQ(p.diff->serial.after, 1u);
+    ASSERT_EQ(p.diff->resources.size(), 1u);  // b2 goes away
+    EXPECT_EQ(p.diff->resources[0].kind, tfstate::change_kind::removed);
+    EXPECT_FALSE(p.token.empty());
+    EXPECT_FALSE(p.warnings.empty());  // the serial goes back; no lock configured
+
+    const auto r = execute(env, req, p.token);
+    ASSERT_EQ(r.result, restore::outcome::ok) << r.message;
+    EXPECT_EQ(current_bytes(env), v1);
+    EXPECT_EQ(current_version(env), r.new_version_id);
+    EXPECT_NE(r.new_version_id, v2_id);
+    // the safety snapshot holds the version it replaced, pinned
+    ASSERT_FALSE(r.safety_snapshot.empty());
+    const auto safety = manifest_of("prod", r.safety_snapshot);
+    EXPECT_EQ(safety.terraform_state.version_id, v2_id);
+    EXPECT_EQ(safety.schedule, "pre-restore");
+    EXPECT_TRUE(safety.pinned_until);
+    EXPECT_NE(r.undo.find(r.safety_snapshot), std::string::npos);
+    // audit
+    std::vector<std::string> lines;
+    int torn = -1;
+    ASSERT_FALSE(restore::read_audit(work_ / "state", lines, &torn));
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_EQ(torn, 0);
+    rapidjson::Document d;
+    d.Parse(lines[0].c_str());
+    ASSERT_TRUE(d.IsObject());
+    EXPECT_STREQ(d["result"].GetString(), "ok");
+    EXPECT_STREQ(d["reason"].GetString(), "bad apply");
+    EXPECT_STREQ(d["who"]["user"].GetString(), "bob");
+    EXPECT_STREQ(d["new_version_id"].GetString(), r.new_version_id.c_str());
+    EXPECT_GE(d["steps"].Size(), 4u);
+}
+
+TEST_F(Restore, WithADynamoDbTableTheDigestFollowsAndTheLockIsTerraformsFormat) {
+    const auto cfg = with_lock_table();
+    const auto& env = cfg.environments[0];
+    const std::string v1 = state_json(1, "lin"), v2 = state_json(2, "lin");
+    const auto v1_id = put(env.key, v1);
+    put(env.key, v2);
+    std::string lock_json;
+    rctx_->after_step = [&](std::string_view step) {
+        if (step == "lock dynamodb") {
+            const auto it = side_item(env.lock_id());
+            if (it && it->count("Info"))
+                lock_json = it->at("Info").value;
+        }
+    };
+    restore::restore_request req;
+    req.version_id = v1_id;
+    req.reason = "roll back";
+    req.user = "bob";
+    const auto r = restore(env, req);
+    ASSERT_EQ(r.result, restore::outcome::ok) << r.message;
+    // the digest is the MD5 of the bytes now current
+    const auto digest = item(env.lock_id() + "-md5");
+    ASSERT_TRUE(digest);
+    EXPECT_EQ(digest->at("Digest").value, crypto::md5_hex(current_bytes(env)));
+    EXPECT_EQ(digest->at("Digest").value, crypto::md5_hex(v1));
+    // the lock held during the restore had exactly Terraform's keys, in Terraform's order
+    rapidjson::Document d;
+    d.Parse(lock_json.c_str());
+    ASSERT_TRUE(d.IsObject()) << lock_json;
+    std::vector<std::string> keys;
+    for (const auto& m : d.GetObject())
+        keys.emplace_back(m.name.GetString());
+    EXPECT_EQ(keys,
+              (std::vector<std::string>{"ID", "Operation", "Info", "Who", "Version", "Created", "Path"}));
+    EXPECT_STREQ(d["Operation"].GetString(), "tfsnap-restore");
+    EXPECT_STREQ(d["Who"].GetString(), "bob@ops-1");
+    EXPECT_STREQ(d["Info"].GetString(), "roll back");
+    EXPECT_EQ(std::string(d["Path"].GetString()), env.lock_id());
+    // and it is gone afterwards
+    EXPECT_FALSE(item(env.lock_id()));
+}
+
+TEST_F(Restore, ALockHeldByTerraformIsNeverBroken) {
+    const auto cfg = with_lock_table();
+    const auto& env = cfg.environments[0];
+    const auto v1_id = put(env.key, state_json(1, "lin"));
+    const auto v2_id = put(env.key, state_json(2, "lin"));
+    restore::restore_request req;
+    req.version_id = v1_id;
+    const auto p = plan(env, req);  // before the lock: a valid token
+    ASSERT_TRUE(p.ok());
+    dynamodb::item held;
+    held.emplace("LockID", dynamodb::attribute_value::string(env.lock_id()));
+    held.emplace("Info", dynamodb::attribute_value::string(terraform_lock_json(env.lock_id())));
+    ASSERT_FALSE(run(db_->put_item(table_, held, {})).ec);
+
+    const auto p2 = plan(env, req);
+    ASSERT_EQ(p2.locks.size(), 1u);
+    EXPECT_TRUE(p2.locks[0].held);
+    EXPECT_NE(p2.locks[0].holder.find("alice@ops-1"), std::string::npos) << p2.locks[0].holder;
+
+    const auto r = execute(env, req, p.token);
+    EXPECT_EQ(r.result, restore::outcome::refused) << r.message;
+    EXPECT_NE(r.message.find("alice@ops-1"), std::string::npos) << r.message;
+    EXPECT_NE(r.message.find("OperationTypeApply"), std::string::npos) << r.message;
+    EXPECT_EQ(current_version(env), v2_id);  // nothing changed
+    const auto still = item(env.lock_id());
+    ASSERT_TRUE(still);
+    EXPECT_EQ(still->at("Info").value, terraform_lock_json(env.lock_id()));
+    EXPECT_FALSE(item(env.lock_id() + "-md5"));
+}
+
+TEST_F(Restore, ALockFileHeldByTerraformIsNeverBroken) {
+    const auto cfg = load("  prod:\n    bucket: " + bucket_ +
+                          "\n    key: prod/terraform.tfstate\n    lock: { lockfile: true }\n");
+    const auto& env = cfg.environments[0];
+    const auto v1_id = put(env.key, state_json(1, "lin"));
+    const auto v2_id = put(env.key, state_json(2, "lin"));
+    restore::restore_request req;
+    req.version_id = v1_id;
+    const auto p = plan(env, req);
+    ASSERT_TRUE(p.ok());
+    const std::string held = terraform_lock_json(bucket_ + "/" + env.key);
+    put(env.key + ".tflock", held);
+    const auto r = execute(env, req, p.token);
+    EXPECT_EQ(r.result, restore::outcome::refused) << r.message;
+    EXPECT_NE(r.message.find("alice@ops-1"), std::string::npos) << r.message;
+    EXPECT_EQ(current_version(env), v2_id);
+    http::string_sink sink;
+    ASSERT_FALSE(run(s3_->get_object(bucket_, env.key + ".tflock", "", sink)).ec);
+    EXPECT_EQ(sink.data(), held);
+    // without the foreign lock file, the restore takes and releases its own
+    ASSERT_FALSE(run(s3_->delete_object(bucket_, env.key + ".tflock")).ec);
+    const auto ok = restore(env, req);
+    EXPECT_EQ(ok.result, restore::outcome::ok) << ok.message;
+    EXPECT_TRUE(run(s3_->head_object(bucket_, env.key + ".tflock")).ec);  // released
+}
+
+TEST_F(Restore, AStateWrittenAfterThePlanIsNotOverwritten) {
+    const auto cfg = with_lock_table();
+    const auto& env = cfg.environments[0];
+    const auto v1_id = put(env.key, state_json(1, "lin"));
+    put(env.key, state_json(2, "lin"));
+    restore::restore_request req;
+    req.version_id = v1_id;
+    const auto p = plan(env, req);
+    ASSERT_TRUE(p.ok());
+    const auto v3_id = put(env.key, state_json(3, "lin"));  // someone else writes
+    const auto r = execute(env, req, p.token);
+    EXPECT_EQ(r.result, restore::outcome::refused);
+    EXPECT_NE(r.message.find("state changed since the plan"), std::string::npos) << r.message;
+    EXPECT_EQ(current_version(env), v3_id);
+    EXPECT_FALSE(item(env.lock_id()));
+}
+
+TEST_F(Restore, TamperedExpiredAndMismatchedTokensAreRefused) {
+    const auto cfg = with_lock_table();
+    const auto& env = cfg.environments[0];
+    const auto v1_id = put(env.key, state_json(1, "lin"));
+    const auto v2_id = put(env.key, state_json(2, "lin"));
+    restore::restore_request req;
+    req.version_id = v1_id;
+    const auto p = plan(env, req);
+    ASSERT_TRUE(p.ok());
+    std::string tampered = p.token;
+    tampered[tampered.size() / 3] = tampered[tampered.size() / 3] == 'A' ? 'B' : 'A';
+    EXPECT_EQ(execute(env, req, tampered).result, restore::outcome::refused);
+    EXPECT_EQ(execute(env, req, "not-a-token").result, restore::outcome::refused);
+    auto other = req;
+    other.roll_forward_serial = true;  // the token was for other options
+    const auto mismatch = execute(env, other, p.token);
+    EXPECT_EQ(mismatch.result, restore::outcome::refused);
+    EXPECT_NE(mismatch.message.find("roll_forward_serial"), std::string::npos) << mismatch.message;
+    // 16 minutes later the token has expired
+    core::fake_clock later(clock_.now() + 16min);
+    backup::job_context jobs{*catalog_,    later, core::logger(log_sink_), buckets_, "tfsnapd@test", "t",
+                             std::nullopt, {}};
+    restore::restore_context rctx{jobs, work_ / "state", rctx_->token_key, "ops-1", "t", {}, {}};
+    const auto expired = run(restore::execute(rctx, env, access(), req, p.token));
+    EXPECT_EQ(expired.result, restore::outcome::refused);
+    EXPECT_NE(expired.message.find("expired"), std::string::npos) << expired.message;
+    EXPECT_EQ(current_version(env), v2_id);
+}
+
+TEST_F(Restore, AnotherLineageIsRefusedUnlessForced) {
+    const auto cfg = with_lock_table();
+    const auto& env = cfg.environments[0];
+    const auto other_id = put(env.key, state_json(7, "other-lineage"));
+    put(env.key, state_json(1, "lin"));
+    restore::restore_request req;
+    req.version_id = other_id;
+    const auto p = plan(env, req);
+    ASSERT_FALSE(p.ok());
+    EXPECT_NE(p.refusals[0].find("lineage"), std::string::npos) << p.refusals[0];
+    EXPECT_TRUE(p.token.empty());
+    req.force_lineage = true;
+    const auto r = restore(env, req);
+    EXPECT_EQ(r.result, restore::outcome::ok) << r.message;
+    EXPECT_EQ(tfstate::inspect(current_bytes(env)).summary.lineage, "other-lineage");
+}
+
+TEST_F(Restore, RollForwardSerialWritesCurrentPlusOne) {
+    const auto cfg = with_lock_table();
+    const auto& env = cfg.environments[0];
+    const auto v1_id = put(env.key, state_json(2, "lin", 1));
+    put(env.key, state_json(5, "lin", 3));
+    restore::restore_request req;
+    req.version_id = v1_id;
+    req.roll_forward_serial = true;
+    const auto r = restore(env, req);
+    ASSERT_EQ(r.result, restore::outcome::ok) << r.message;
+    const auto now = current_bytes(env);
+    const auto s = tfstate::inspect(now);
+    ASSERT_TRUE(s.summarised());
+    EXPECT_EQ(s.summary.serial, 6u);
+    EXPECT_EQ(s.summary.managed_resources, 1u);
+    EXPECT_EQ(item(env.lock_id() + "-md5")->at("Digest").value, crypto::md5_hex(now));
+}
+
+TEST_F(Restore, TheCurrentVersionIsANoOp) {
+    const auto cfg = with_lock_table();
+    const auto& env = cfg.environments[0];
+    const auto v1_id = put(env.key, state_json(1, "lin"));
+    restore::restore_request req;
+    req.version_id = v1_id;
+    const auto p = plan(env, req);
+    ASSERT_TRUE(p.ok());
+    EXPECT_TRUE(p.already_current);
+    const auto r = execute(env, req, p.token);
+    EXPECT_EQ(r.result, restore::outcome::no_op) << r.message;
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(current_version(env), v1_id);
+    EXPECT_FALSE(item(env.lock_id()));
+}
+
+TEST_F(Restore, UndeleteBringsBackTheStateAndItsDigest) {
+    const auto cfg = with_lock_table();
+    const auto& env = cfg.environments[0];
+    const std::string v1 = state_json(4, "lin");
+    const auto v1_id = put(env.key, v1);
+    ASSERT_FALSE(run(s3_->delete_object(bucket_, env.key)).ec);
+    EXPECT_EQ(backup_of(env).status, backup::backup_status::state_deleted);
+
+    restore::restore_request req;
+    req.undelete = true;
+    req.reason = "deleted by mistake";
+    const auto p = plan(env, req);
+    ASSERT_TRUE(p.ok()) << p.refusals[0];
+    EXPECT_TRUE(p.current_deleted);
+    EXPECT_EQ(p.target_version, v1_id);
+    const auto r = execute(env, req, p.token);
+    ASSERT_EQ(r.result, restore::outcome::ok) << r.message;
+    EXPECT_EQ(current_version(env), v1_id);
+    EXPECT_EQ(current_bytes(env), v1);
+    EXPECT_EQ(item(env.lock_id() + "-md5")->at("Digest").value, crypto::md5_hex(v1));
+    EXPECT_EQ(backup_of(env).status, backup::backup_status::snapshot);
+    // a state that is not deleted cannot be undeleted
+    EXPECT_FALSE(plan(env, req).ok());
+}
+
+TEST_F(Restore, ATargetByTimePicksTheNewestVersionAtThatInstant) {
+    const auto cfg = with_lock_table();
+    const auto& env = cfg.environments[0];
+    const auto v1_id = put(env.key, state_json(1, "lin"));
+    const auto h = run(s3_->head_object(bucket_, env.key));
+    std::this_thread::sleep_for(1100ms);
+    put(env.key, state_json(2, "lin"));
+    restore::restore_request req;
+    // the first whole second at or after v1 was written (S3 times have milliseconds)
+    req.at = std::chrono::floor<std::chrono::seconds>(h.object.last_modified) + std::chrono::seconds(1);
+    const auto p = plan(env, req);
+    ASSERT_TRUE(p.ok()) << p.refusals[0];
+    EXPECT_EQ(p.target_version, v1_id);
+    req.at = *req.at - std::chrono::hours(24);
+    EXPECT_FALSE(plan(env, req).ok());
+}
+
+TEST_F(Restore, AKilledRestoreLeavesAJournalAndTheNextStartReleasesItsLock) {
+    const auto cfg = with_lock_table();
+    const auto& env = cfg.environments[0];
+    const auto v1_id = put(env.key, state_json(1, "lin"));
+    const auto v2_id = put(env.key, state_json(2, "lin"));
+    // the tool reads the same configuration
+    const fs::path config_file = work_ / "tfsnapd.yaml";
+    {
+        std::ofstream out(config_file);
+        out << "state_dir: " << (work_ / "state").string()
+            << "\ndefaults:\n  endpoint: " << harness_.s3_endpoint()
+            << "\n  dynamodb_endpoint: " << harness_.dynamodb_endpoint()
+            << "\n  path_style: true\nenvironments:\n  prod:\n    bucket: " << bucket_
+            << "\n    key: prod/terraform.tfstate\n    lock: { dynamodb_table: " << table_ << " }\n";
+    }
+    const fs::path marker = work_ / "stopped";
+    const std::string tool = TFSNAP_CRASH_TOOL;
+    std::vector<std::string> args{tool,  config_file.string(), "prod",
+                                  v1_id, "safety snapshot",    marker.string()};
+    std::vector<char*> argv;
+    for (auto& a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    ASSERT_EQ(::posix_spawn(&pid, tool.c_str(), nullptr, nullptr, argv.data(), environ), 0);
+    for (int i = 0; i < 300 && !fs::exists(marker); ++i)
+        std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(fs::exists(marker)) << "the tool never reached the step";
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFSIGNALED(status));
+
+    // the lock is still there, with a journal that names it; the state is untouched
+    const auto held = item(env.lock_id());
+    ASSERT_TRUE(held) << "the killed restore held no lock";
+    EXPECT_NE(held->at("Info").value.find("tfsnap-restore"), std::string::npos);
+    EXPECT_EQ(current_version(env), v2_id);
+    const auto journals = restore::scan(work_ / "state");
+    ASSERT_EQ(journals.journals.size(), 1u);
+
+    // a Terraform lock elsewhere is not touched by the recovery
+    const auto recovered =
+        run(restore::recover_journals(*rctx_, cfg, [&](const config::environment&) { return access(); }));
+    ASSERT_EQ(recovered.size(), 1u);
+    EXPECT_TRUE(recovered[0].error.empty()) << recovered[0].error;
+    EXPECT_EQ(recovered[0].released.size(), 1u);
+    EXPECT_FALSE(item(env.lock_id()));
+    EXPECT_TRUE(restore::scan(work_ / "state").journals.empty());
+    std::vector<std::string> lines;
+    ASSERT_FALSE(restore::read_audit(work_ / "state", lines, nullptr));
+    ASSERT_FALSE(lines.empty());
+    EXPECT_NE(lines.back().find("\"action\":\"recover\""), std::string::npos) << lines.back();
+    EXPECT_NE(lines.back().find("\"result\":\"recovered\""), std::string::npos) << lines.back();
+    // and a restore works again
+    restore::restore_request req;
+    req.version_id = v1_id;
+    EXPECT_EQ(restore(env, req).result, restore::outcome::ok);
+}
+
+TEST_F(Restore, RecoveryNeverReleasesALockThatIsNotOurs) {
+    const auto cfg = with_lock_table();
+    const auto& env = cfg.environments[0];
+    restore::journal_entry j;
+    j.restore_id = "r-foreign";
+    j.environment = "prod";
+    j.started_at = "2026-11-22T05:00:00Z";
+    j.requested_by = "bob@ops-1";
+    j.reason = "test";
+    j.step = "locked";
+    j.locks.push_back({"dynamodb", table_, env.lock_id(), "our-id-that-is-gone"});
+    ASSERT_FALSE(restore::write_journal(work_ / "state", j));
+    dynamodb::item held;
+    held.emplace("LockID", dynamodb::attribute_value::string(env.lock_id()));
+    held.emplace("Info", dynamodb::attribute_value::string(terraform_lock_json(env.lock_id())));
+    ASSERT_FALSE(run(db_->put_item(table_, held, {})).ec);
+    const auto recovered =
+        run(restore::recover_journals(*rctx_, cfg, [&](const config::environment&) { return access(); }));
+    ASSERT_EQ(recovered.size(), 1u);
+    EXPECT_TRUE(recovered[0].released.empty());
+    EXPECT_EQ(item(env.lock_id())->at("Info").value, terraform_lock_json(env.lock_id()));
+}
+
+// ---------------------------------------------------------------------------- full restores
+
+class FullRestore : public Restore {
+protected:
+    config::daemon_config full_config() {
+        tf_dir_ = work_ / "infra";
+        fs::create_directories(tf_dir_);
+        return load("  prod:\n    bucket: " + bucket_ +
+                    "\n    key: prod/terraform.tfstate\n    terraform_dir: " + tf_dir_.string() +
+                    "\n    terraform_bin: " + std::string(TFSNAP_SOURCE_DIR) +
+                    "/tests/restore/fake-terraform\n    terraform_timeout: 30s\n");
+    }
+    std::string calls() { return read_all(tf_dir_ / ".fake-terraform.log"); }
+    fs::path tf_dir_;
+};
+
+TEST_F(FullRestore, RunsInitThenApplyWithACleanEnvironment) {
+    ::setenv("TFSNAP_TEST_SECRET_IN_PARENT", "must-not-leak", 1);
+    const auto cfg = full_config();
+    const auto& env = cfg.environments[0];
+    const auto v1_id = put(env.key, state_json(1, "lin"));
+    put(env.key, state_json(2, "lin"));
+    rctx_->terraform_credentials = [](const config::environment&) {
+        return std::vector<std::pair<std::string, std::string>>{{"AWS_ACCESS_KEY_ID", "AKIDFAKE"},
+                                                                {"AWS_SECRET_ACCESS_KEY", "s3cr3t"}};
+    };
+    restore::restore_request req;
+    req.version_id = v1_id;
+    req.mode = "full";
+    const auto p = plan(env, req);
+    ASSERT_TRUE(p.ok()) << p.refusals[0];
+    ASSERT_TRUE(p.terraform);
+    EXPECT_TRUE(p.terraform->ok) << p.terraform->message;
+    const auto r = execute(env, req, p.token);
+    ASSERT_EQ(r.result, restore::outcome::ok) << r.message;
+    ASSERT_TRUE(r.terraform);
+    EXPECT_TRUE(r.terraform->ok);
+    const auto log = calls();
+    EXPECT_NE(log.find("args: init -input=false"), std::string::npos) << log;
+    EXPECT_NE(log.find("args: plan -input=false -detailed-exitcode"), std::string::npos) << log;
+    EXPECT_NE(log.find("args: apply -input=false -auto-approve"), std::string::npos) << log;
+    EXPECT_NE(log.find("cwd: " + tf_dir_.string()), std::string::npos) << log;
+    EXPECT_NE(log.find("env: AWS_ACCESS_KEY_ID=AKIDFAKE"), std::string::npos) << log;
+    EXPECT_NE(log.find("env: AWS_SECRET_ACCESS_KEY=<set>"), std::string::npos) << log;
+    EXPECT_NE(log.find("env: AWS_ENDPOINT_URL_S3=" + harness_.s3_endpoint()), std::string::npos) << log;
+    EXPECT_NE(log.find("env: TF_IN_AUTOMATION=1"), std::string::npos) << log;
+    EXPECT_EQ(log.find("TFSNAP_TEST_SECRET_IN_PARENT"), std::string::npos) << log;
+    EXPECT_TRUE(fs::exists(r.terraform->log_path));
+    EXPECT_EQ(read_all(r.terraform->log_path).find("s3cr3t"), std::string::npos);
+    ::unsetenv("TFSNAP_TEST_SECRET_IN_PARENT");
+}
+
+TEST_F(FullRestore, AFailedApplyIsReportedAndTheStateRestoreStands) {
+    const auto cfg = full_config();
+    const auto& env = cfg.environments[0];
+    const auto v1_id = put(env.key, state_json(1, "lin"));
+    put(env.key, state_json(2, "lin"));
+    std::ofstream(tf_dir_ / ".fake-terraform-exit-apply") << "3\n";
+    restore::restore_request req;
+    req.version_id = v1_id;
+    req.mode = "full";
+    const auto r = restore(env, req);
+    EXPECT_EQ(r.result, restore::outcome::failed);
+    ASSERT_TRUE(r.terraform);
+    EXPECT_EQ(r.terraform->exit_code, 3);
+    EXPECT_EQ(r.terraform->failed_step, "apply");
+    EXPECT_NE(r.terraform->tail.find("fake apply failed with 3"), std::string::npos) << r.terraform->tail;
+    EXPECT_NE(r.message.find("not rolled back"), std::string::npos) << r.message;
+    EXPECT_NE(r.message.find(r.safety_snapshot), std::string::npos) << r.message;
+    EXPECT_EQ(current_bytes(env), state_json(1, "lin"));  // the state restore stands
+}
+
+}  // namespace
