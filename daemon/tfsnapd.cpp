@@ -3,6 +3,7 @@
 #include "check_config.hpp"
 #include "cron_next.hpp"
 #include "decrypt.hpp"
+#include "oneshot.hpp"
 #include "tfsnap/config/load.hpp"
 
 #include <chrono>
@@ -28,11 +29,20 @@ constexpr std::string_view usage_text =
     "       tfsnapd decrypt FILE (--key KEYFILE | --key-credential NAME) [--output OUT|-] [--force]\n"
     "                                    decrypt an encrypted local copy (to stdout by default)\n"
     "       tfsnapd keygen --output FILE  create a key for encrypted local copies (mode 0600)\n"
+    "       tfsnapd backup ENV --config FILE [--schedule NAME] [--force]\n"
+    "                                    back up one environment now, in the foreground\n"
+    "       tfsnapd snapshots ENV --config FILE\n"
+    "                                    list an environment's snapshots, newest first\n"
+    "       tfsnapd restore ENV --config FILE (--snapshot ID | --version-id V | --at TIME | --undelete)\n"
+    "               --reason TEXT [--mode state-only|full] [--force-lineage] [--roll-forward-serial]\n"
+    "               [--execute TOKEN] [--json]\n"
+    "                                    plan a restore (dry run); with --execute TOKEN, do it\n"
     "       tfsnapd --version\n"
     "       tfsnapd --help\n"
     "\n"
     "Exit status: 0 ok, 64 usage error, 78 invalid configuration (cron-next: 2 on invalid input).\n"
     "decrypt/keygen: 65 corrupt file or wrong key, 66 missing input or key, 73 output exists.\n"
+    "backup/restore: 1 when the job failed or the restore was refused.\n"
     "Documentation: README.md, and config/example.yaml for every option.\n";
 
 int check_config(const std::string& file) {
@@ -78,6 +88,12 @@ int main(int argc, char** argv) {
         return tfsnap::daemon::decrypt_main({args.begin() + 1, args.end()}, credentials ? credentials : "",
                                             std::cout, std::cerr);
     }
+    if (args[0] == "backup")
+        return tfsnap::daemon::backup_command({args.begin() + 1, args.end()});
+    if (args[0] == "snapshots")
+        return tfsnap::daemon::snapshots_command({args.begin() + 1, args.end()});
+    if (args[0] == "restore")
+        return tfsnap::daemon::restore_command({args.begin() + 1, args.end()});
     if (args[0] == "keygen")
         return tfsnap::daemon::keygen_main({args.begin() + 1, args.end()}, std::cout, std::cerr);
     if (args[0] == "--check-config") {

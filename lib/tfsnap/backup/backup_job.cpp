@@ -215,7 +215,7 @@ private:
             !req_.force_snapshot) {
             out_.status = backup_status::unchanged;
             out_.snapshot_id = newest->snapshot_id;
-            out_.message = "unchanged: version " + version + " is already snapshot " + newest->snapshot_id;
+            out_.message = "version " + version + " is already snapshot " + newest->snapshot_id;
             co_await ensure_copy(newest->snapshot_id);
             co_return;
         }
@@ -394,8 +394,7 @@ private:
                 last.checksums->sha256 == c.facts.sha256) {
                 out_.status = backup_status::unchanged;
                 out_.snapshot_id = last.snapshot_id;
-                out_.message =
-                    "unchanged: " + env_.path + " has the same SHA-256 as snapshot " + last.snapshot_id;
+                out_.message = env_.path + " has the same SHA-256 as snapshot " + last.snapshot_id;
                 co_return;
             }
         }

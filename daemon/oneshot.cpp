@@ -1,0 +1,339 @@
+#include "oneshot.hpp"
+
+#include "clients.hpp"
+
+#include "tfsnap/backup/backup_job.hpp"
+#include "tfsnap/config/load.hpp"
+#include "tfsnap/core/atomic_file.hpp"
+#include "tfsnap/core/rfc3339.hpp"
+#include "tfsnap/restore/restore.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <openssl/rand.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+
+extern char** environ;
+
+namespace tfsnap::daemon {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int exit_ok = 0;
+constexpr int exit_failed = 1;
+constexpr int exit_usage = 64;
+constexpr int exit_config = 78;
+
+// --name VALUE options, --flag switches, one positional ENV.
+struct parsed_args {
+    std::string env;
+    std::map<std::string, std::string> options;
+    std::string error;
+};
+
+parsed_args parse(const std::vector<std::string_view>& args,
+                  std::initializer_list<std::string_view> with_value,
+                  std::initializer_list<std::string_view> flags) {
+    parsed_args p;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const auto a = args[i];
+        if (a.starts_with("--")) {
+            const std::string name(a.substr(2));
+            if (std::find(with_value.begin(), with_value.end(), name) != with_value.end()) {
+                if (i + 1 >= args.size()) {
+                    p.error = "--" + name + " needs a value";
+                    return p;
+                }
+                p.options[name] = std::string(args[++i]);
+            } else if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
+                p.options[name] = "1";
+            } else {
+                p.error = "unknown option " + std::string(a);
+                return p;
+            }
+        } else if (p.env.empty()) {
+            p.env = std::string(a);
+        } else {
+            p.error = "unexpected argument " + std::string(a);
+            return p;
+        }
+    }
+    if (p.env.empty())
+        p.error = "name the environment";
+    else if (!p.options.count("config"))
+        p.error = "--config FILE is required";
+    return p;
+}
+
+// What every one-shot command sets up: the configuration, the catalog, the clients.
+struct session {
+    boost::asio::io_context io;
+    core::system_wall_clock clock;
+    core::stream_sink sink{std::cerr};
+    core::logger log{sink, core::log_level::warning};
+    std::optional<config::daemon_config> cfg;
+    const config::environment* env = nullptr;
+    std::unique_ptr<catalog::catalog> cat;
+    std::unique_ptr<client_set> clients;
+    backup::bucket_cache buckets;
+    std::optional<backup::job_context> jobs;
+    std::string host;
+
+    int open(const parsed_args& a) {
+        auto loaded = config::load_file(a.options.at("config"));
+        if (!loaded.ok()) {
+            for (const auto& d : loaded.diagnostics)
+                std::cerr << config::format(d) << "\n";
+            return exit_config;
+        }
+        cfg = std::move(loaded.config);
+        env = cfg->find(a.env);
+        if (env == nullptr) {
+            std::cerr << "tfsnapd: no environment " << a.env << " in " << cfg->file << "\n";
+            return exit_usage;
+        }
+        cat = std::make_unique<catalog::catalog>(cfg->state_dir);
+        if (auto s = cat->open()) {
+            std::cerr << "tfsnapd: cannot open the catalog: " << s.info.path << ": " << s.info.message
+                      << "\n";
+            return exit_failed;
+        }
+        clients =
+            std::make_unique<client_set>(io.get_executor(), clock, log, aws::capture_environment(environ));
+        char name[256] = {};
+        ::gethostname(name, sizeof name - 1);
+        host = name;
+        jobs.emplace(backup::job_context{
+            *cat, clock, log, buckets, "tfsnapd@" + host, TFSNAP_VERSION, std::nullopt, {}});
+        for (const auto& p : clients->problems(*env))
+            std::cerr << "tfsnapd: " << env->name << ": " << p << "\n";
+        return exit_ok;
+    }
+
+    template <class T>
+    T run(boost::asio::awaitable<T> a) {
+        std::optional<T> out;
+        std::exception_ptr error;
+        boost::asio::co_spawn(io, std::move(a), [&](std::exception_ptr e, T v) {
+            error = e;
+            if (!e)
+                out.emplace(std::move(v));
+        });
+        io.run();
+        io.restart();
+        if (error)
+            std::rethrow_exception(error);
+        return std::move(*out);
+    }
+};
+
+std::string user_name() {
+    if (const passwd* pw = ::getpwuid(::getuid()))
+        return pw->pw_name;
+    return "uid" + std::to_string(::getuid());
+}
+
+// The plan-token key: <state_dir>/plan-token.key, 32 random bytes, mode 0600, made on first use,
+// so that a plan and its execution may be two commands (or a command and the daemon).
+std::optional<std::vector<std::byte>> token_key(const std::string& state_dir, std::string& error) {
+    const fs::path path = fs::path(state_dir) / "plan-token.key";
+    std::string bytes;
+    if (!core::read_file(path, bytes) && bytes.size() == 32)
+        return std::vector<std::byte>(reinterpret_cast<const std::byte*>(bytes.data()),
+                                      reinterpret_cast<const std::byte*>(bytes.data()) + 32);
+    unsigned char fresh[32];
+    if (RAND_priv_bytes(fresh, sizeof fresh) != 1) {
+        error = "cannot generate the plan-token key";
+        return std::nullopt;
+    }
+    std::error_code ec;
+    fs::create_directories(state_dir, ec);
+    const std::string data(reinterpret_cast<const char*>(fresh), sizeof fresh);
+    if (auto e = core::write_file_atomic(path, fs::path(state_dir) / ".tmp-plan-token.key", data, 0600)) {
+        error = e.message();
+        return std::nullopt;
+    }
+    return std::vector<std::byte>(reinterpret_cast<const std::byte*>(fresh),
+                                  reinterpret_cast<const std::byte*>(fresh) + sizeof fresh);
+}
+
+void print_plan(const restore::restore_plan& p, const config::environment& env) {
+    std::cout << (p.action == "undelete" ? "Undelete" : "Restore") << " plan for " << p.environment
+              << " (s3://" << env.bucket << "/" << env.key << ")\n";
+    std::cout << "  current:   "
+              << (p.current_deleted ? "DELETED (delete marker " + p.current_version + ")"
+                                    : "version " + p.current_version + " " + p.current_etag)
+              << "\n";
+    std::cout << "  target:    version " << p.target_version
+              << (p.target_snapshot.empty() ? "" : ", snapshot " + p.target_snapshot)
+              << (p.target_last_modified.empty() ? "" : ", written " + p.target_last_modified) << "\n";
+    if (p.diff) {
+        const auto& d = *p.diff;
+        std::cout << "  serial:    " << d.serial.before << " -> " << d.serial.after
+                  << (p.roll_forward_serial ? " (written as " + std::to_string(d.serial.before + 1) + ")"
+                                            : "")
+                  << "\n";
+        std::cout << "  lineage:   "
+                  << (d.lineage.changed ? d.lineage.before + " -> " + d.lineage.after : "unchanged") << "\n";
+        std::cout << "  terraform: "
+                  << (d.terraform_version.changed
+                          ? d.terraform_version.before + " -> " + d.terraform_version.after
+                          : "unchanged")
+                  << "\n";
+        std::cout << "  resources: " << d.resources.size() << " differ\n";
+        for (const auto& r : d.resources) {
+            const char* sign = r.kind == tfstate::change_kind::added     ? "+"
+                               : r.kind == tfstate::change_kind::removed ? "-"
+                                                                         : "~";
+            std::cout << "    " << sign << " " << r.address << "\n";
+        }
+        for (const auto& o : d.outputs)
+            std::cout << "    output " << o.name << ": " << tfstate::to_string(o.kind)
+                      << (o.sensitive ? " (sensitive)" : "") << "\n";
+    }
+    for (const auto& l : p.locks)
+        std::cout << "  lock:      " << l.where << ": " << (l.held ? l.holder : "free") << "\n";
+    if (p.terraform)
+        std::cout << "  terraform plan: " << p.terraform->message << " (output: " << p.terraform->log_path
+                  << ")\n";
+    for (const auto& w : p.warnings)
+        std::cout << "  warning:   " << w << "\n";
+    for (const auto& r : p.refusals)
+        std::cout << "  REFUSED:   " << r << "\n";
+}
+
+}  // namespace
+
+int backup_command(const std::vector<std::string_view>& args) {
+    const auto a = parse(args, {"config", "schedule"}, {"force"});
+    if (!a.error.empty()) {
+        std::cerr << "tfsnapd backup: " << a.error << "\n";
+        return exit_usage;
+    }
+    session s;
+    if (const int rc = s.open(a))
+        return rc;
+    backup::backup_request req;
+    req.schedule = a.options.count("schedule") ? a.options.at("schedule") : "on-demand";
+    req.requested_by = user_name() + "@" + s.host;
+    req.force_snapshot = a.options.count("force") != 0;
+    const auto out = s.run(backup::run_backup(*s.jobs, *s.env, s.clients->access(*s.env), req));
+    std::cout << s.env->name << ": " << backup::to_string(out.status) << ": " << out.message << "\n";
+    for (const auto& w : out.warnings)
+        std::cout << "  warning: " << w << "\n";
+    return out.ok() ? exit_ok : exit_failed;
+}
+
+int snapshots_command(const std::vector<std::string_view>& args) {
+    const auto a = parse(args, {"config"}, {"json"});
+    if (!a.error.empty()) {
+        std::cerr << "tfsnapd snapshots: " << a.error << "\n";
+        return exit_usage;
+    }
+    session s;
+    if (const int rc = s.open(a))
+        return rc;
+    std::vector<catalog::index_entry> entries;
+    if (auto st = s.cat->list(s.env->name, entries)) {
+        std::cerr << "tfsnapd: " << st.info.path << ": " << st.info.message << "\n";
+        return exit_failed;
+    }
+    std::cout << "SNAPSHOT                  SERIAL  VERSION                           COPY  PINNED/EXPIRES\n";
+    for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+        std::string serial = it->serial ? std::to_string(*it->serial) : "-";
+        std::string note = it->pinned_until ? "pinned until " + *it->pinned_until
+                                            : (it->expires_at ? "version expires " + *it->expires_at : "");
+        std::printf("%-25s %6s  %-33s %-5s %s\n", it->snapshot_id.c_str(), serial.c_str(),
+                    it->version_id.c_str(), it->has_copy ? "yes" : "no", note.c_str());
+    }
+    std::fflush(stdout);
+    return exit_ok;
+}
+
+int restore_command(const std::vector<std::string_view>& args) {
+    const auto a = parse(args, {"config", "snapshot", "version-id", "at", "reason", "mode", "execute"},
+                         {"undelete", "force-lineage", "roll-forward-serial", "json"});
+    if (!a.error.empty()) {
+        std::cerr << "tfsnapd restore: " << a.error << "\n";
+        return exit_usage;
+    }
+    if (!a.options.count("reason")) {
+        std::cerr << "tfsnapd restore: --reason TEXT is required (it goes into the lock and the audit log)\n";
+        return exit_usage;
+    }
+    session s;
+    if (const int rc = s.open(a))
+        return rc;
+    restore::restore_request req;
+    if (a.options.count("snapshot"))
+        req.snapshot_id = a.options.at("snapshot");
+    if (a.options.count("version-id"))
+        req.version_id = a.options.at("version-id");
+    if (a.options.count("at")) {
+        const auto t = core::parse_rfc3339(a.options.at("at"));
+        if (!t) {
+            std::cerr << "tfsnapd restore: --at needs an RFC 3339 time such as 2026-11-21T17:00:00Z\n";
+            return exit_usage;
+        }
+        req.at = *t;
+    }
+    req.undelete = a.options.count("undelete") != 0;
+    req.mode = a.options.count("mode") ? a.options.at("mode") : "state-only";
+    req.force_lineage = a.options.count("force-lineage") != 0;
+    req.roll_forward_serial = a.options.count("roll-forward-serial") != 0;
+    req.reason = a.options.at("reason");
+    req.uid = static_cast<long long>(::getuid());
+    req.user = user_name();
+
+    std::string key_error;
+    auto key = token_key(s.cfg->state_dir, key_error);
+    if (!key) {
+        std::cerr << "tfsnapd restore: " << key_error << "\n";
+        return exit_failed;
+    }
+    restore::restore_context rctx{
+        *s.jobs, s.cfg->state_dir, std::move(*key), s.host, "tfsnap " TFSNAP_VERSION, {}, {}};
+    std::vector<std::pair<std::string, std::string>> tf_creds;
+    if (req.mode == "full")
+        tf_creds = s.run(s.clients->terraform_credentials(*s.env));
+    rctx.terraform_credentials = [&](const config::environment&) { return tf_creds; };
+    const auto access = s.clients->access(*s.env);
+
+    if (!a.options.count("execute")) {
+        const auto p = s.run(restore::plan(rctx, *s.env, access, req));
+        if (a.options.count("json")) {
+            std::cout << restore::to_json(p) << "\n";
+        } else {
+            print_plan(p, *s.env);
+            if (p.ok()) {
+                std::cout << "\nDry run: nothing was changed. To execute exactly this plan (valid until "
+                          << p.token_expires_at << "), run the same command with:\n  --execute " << p.token
+                          << "\n";
+            }
+        }
+        return p.ok() ? exit_ok : exit_failed;
+    }
+    const auto r = s.run(restore::execute(rctx, *s.env, access, req, a.options.at("execute")));
+    for (const auto& st : r.steps)
+        std::cout << (st.ok ? "  ok    " : "  FAIL  ") << st.name << ": " << st.detail << " (" << st.ms
+                  << " ms)\n";
+    std::cout << restore::to_string(r.result) << ": " << r.message << "\n";
+    if (!r.undo.empty() && r.result == restore::outcome::ok)
+        std::cout << "To undo: plan a restore of the safety snapshot " << r.safety_snapshot << " (--snapshot "
+                  << r.safety_snapshot << ")\n";
+    if (r.terraform)
+        std::cout << "terraform: " << r.terraform->message << "\n" << r.terraform->tail << "\n";
+    return r.ok() ? exit_ok : exit_failed;
+}
+
+}  // namespace tfsnap::daemon
