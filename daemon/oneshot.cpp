@@ -309,6 +309,22 @@ int restore_command(const std::vector<std::string_view>& args) {
     rctx.terraform_credentials = [&](const config::environment&) { return tf_creds; };
     const auto access = s.clients->access(*s.env);
 
+    // a restore that was killed left its journal: release what it still holds (only locks that
+    // carry its own IDs) before anything else, as the daemon does when it starts
+    const auto recovered = s.run(restore::recover_journals(
+        rctx, *s.cfg, [&](const config::environment& e) { return s.clients->access(e); }));
+    for (const auto& r : recovered) {
+        std::cerr << "tfsnapd: an interrupted restore " << r.restore_id << " of " << r.environment
+                  << " was found";
+        for (const auto& l : r.released)
+            std::cerr << "; released its lock " << l;
+        for (const auto& l : r.left)
+            std::cerr << "; left " << l;
+        if (!r.error.empty())
+            std::cerr << "; " << r.error;
+        std::cerr << " (see the audit log)\n";
+    }
+
     if (!a.options.count("execute")) {
         const auto p = s.run(restore::plan(rctx, *s.env, access, req));
         if (a.options.count("json")) {
