@@ -506,6 +506,23 @@ private:
             ctx_.after_step(out_.steps.back().name);
     }
 
+    // After an acquire: records the step; false (and refused) unless the lock is ours. An unknown
+    // outcome (no holder named) may still have left our lock, so `ours` is set for the release,
+    // which compares IDs first.
+    bool took(std::string step, const lock_result& r, const std::string& where, bool& ours,
+              std::chrono::steady_clock::time_point since) {
+        ours = r.acquired || !r.held_by;
+        if (r.acquired) {
+            record(std::move(step), true, where, since);
+            return true;
+        }
+        record(std::move(step), false, r.message, since);
+        refuse(r.held_by ? "the state is locked: " + tfstate::describe_holder(*r.held_by) +
+                               ". tfsnap never breaks a lock; wait for that run to finish, then plan again"
+                         : "cannot take the lock " + where + ": " + r.message);
+        return false;
+    }
+
     void refuse(std::string message) {
         out_.result = outcome::refused;
         out_.message = std::move(message);
@@ -589,31 +606,14 @@ private:
         journal_ = j;
         if (locks_.dynamo) {
             const auto r = co_await locks_.dynamo->acquire(lock_info_);
-            // an unknown outcome (no holder named) may have left our item: release compares IDs
-            dynamo_locked_ = r.acquired || !r.held_by;
-            if (!r.acquired) {
-                record("lock dynamodb", false, r.message, t0);
-                refuse(r.held_by
-                           ? "the state is locked: " + tfstate::describe_holder(*r.held_by) +
-                                 ". tfsnap never breaks a lock; wait for that run to finish, then plan again"
-                           : "cannot take the lock " + dynamo_where(env_) + ": " + r.message);
+            if (!took("lock dynamodb", r, dynamo_where(env_), dynamo_locked_, t0))
                 co_return;
-            }
-            record("lock dynamodb", true, dynamo_where(env_), t0);
         }
         if (locks_.file) {
             t0 = std::chrono::steady_clock::now();
             const auto r = co_await locks_.file->acquire(lock_info_);
-            file_locked_ = r.acquired || !r.held_by;
-            if (!r.acquired) {
-                record("lock s3-lockfile", false, r.message, t0);
-                refuse(r.held_by
-                           ? "the state is locked: " + tfstate::describe_holder(*r.held_by) +
-                                 ". tfsnap never breaks a lock; wait for that run to finish, then plan again"
-                           : "cannot take the lock " + file_where(env_) + ": " + r.message);
+            if (!took("lock s3-lockfile", r, file_where(env_), file_locked_, t0))
                 co_return;
-            }
-            record("lock s3-lockfile", true, file_where(env_), t0);
         }
         journal_->step = "locked";
         (void)write_journal(ctx_.state_dir, *journal_);

@@ -5,6 +5,7 @@
 #include "tfsnap/backup/backup_job.hpp"
 #include "tfsnap/config/load.hpp"
 #include "tfsnap/crypto/sealed_file.hpp"
+#include "tfsnap/dynamodb/client.hpp"
 #include "tfsnap/http/client.hpp"
 #include "tfsnap/s3/client.hpp"
 
@@ -18,6 +19,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 namespace tfsnap::test {
 
@@ -133,6 +135,24 @@ protected:
         return run(backup::run_backup(*ctx_, env, access, std::move(req)));
     }
 
+    // A DynamoDB client on the harness's dynalite, and a fresh lock table (hash key LockID, as
+    // Terraform's documentation creates it), ACTIVE.
+    void make_lock_table() {
+        dynamodb::client_config cfg;
+        cfg.endpoint = harness_.dynamodb_endpoint();
+        cfg.retry = {.max_attempts = 4, .base_delay = 5ms, .max_delay = 50ms};
+        auto creds = [key = harness_.access_key(),
+                      secret = harness_.secret_key()]() -> asio::awaitable<http::credentials_lookup> {
+            co_return http::credentials_lookup{{}, sigv4::credentials{key, core::secret(secret), {}}};
+        };
+        db_ = std::make_unique<dynamodb::client>(*http_, cfg, creds, clock_);
+        table_ = unique("terraform-locks");
+        const auto c = run(db_->create_table(table_, "LockID"));
+        ASSERT_FALSE(c.ec) << dynamodb::describe(c.ec, c.info);
+        for (int i = 0; i < 100 && run(db_->describe_table(table_)).status != "ACTIVE"; ++i)
+            std::this_thread::sleep_for(20ms);
+    }
+
     std::vector<catalog::index_entry> list(const std::string& env) {
         std::vector<catalog::index_entry> out;
         EXPECT_FALSE(catalog_->list(env, out));
@@ -157,6 +177,8 @@ protected:
     core::memory_sink log_sink_;
     backup::bucket_cache buckets_;
     std::optional<crypto::sealing_key> key_;
+    std::unique_ptr<dynamodb::client> db_;  // make_lock_table()
+    std::string table_;
     std::optional<backup::job_context> ctx_;  // after catalog_ exists (SetUp)
 };
 

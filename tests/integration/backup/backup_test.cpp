@@ -393,19 +393,7 @@ protected:
         BackupFixture::SetUp();
         if (HasFatalFailure())
             return;
-        dynamodb::client_config cfg;
-        cfg.endpoint = harness_.dynamodb_endpoint();
-        cfg.retry = {.max_attempts = 4, .base_delay = 5ms, .max_delay = 50ms};
-        auto creds = [key = harness_.access_key(),
-                      secret = harness_.secret_key()]() -> asio::awaitable<http::credentials_lookup> {
-            co_return http::credentials_lookup{{}, sigv4::credentials{key, core::secret(secret), {}}};
-        };
-        db_ = std::make_unique<dynamodb::client>(*http_, cfg, creds, clock_);
-        table_ = unique("terraform-locks");
-        const auto c = run(db_->create_table(table_, "LockID"));
-        ASSERT_FALSE(c.ec) << dynamodb::describe(c.ec, c.info);
-        for (int i = 0; i < 100 && run(db_->describe_table(table_)).status != "ACTIVE"; ++i)
-            std::this_thread::sleep_for(20ms);
+        make_lock_table();
     }
 
     void set_digest(const config::environment& env, const std::string& digest) {
@@ -428,9 +416,6 @@ protected:
                 out.push_back(f);
         return out;
     }
-
-    std::unique_ptr<dynamodb::client> db_;
-    std::string table_;
 };
 
 TEST_F(Verify, HealthySnapshotsCopiesAndDigestPass) {

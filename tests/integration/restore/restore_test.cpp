@@ -29,23 +29,19 @@ protected:
         BackupFixture::SetUp();
         if (HasFatalFailure())
             return;
+        make_lock_table();
+        if (HasFatalFailure())
+            return;
+        // a second loop and client, for looking at DynamoDB from inside a step hook (the main
+        // loop is busy running the restore then)
         dynamodb::client_config cfg;
         cfg.endpoint = harness_.dynamodb_endpoint();
-        cfg.retry = {.max_attempts = 4, .base_delay = 5ms, .max_delay = 50ms};
         auto creds = [key = harness_.access_key(),
                       secret = harness_.secret_key()]() -> asio::awaitable<http::credentials_lookup> {
             co_return http::credentials_lookup{{}, sigv4::credentials{key, core::secret(secret), {}}};
         };
-        db_ = std::make_unique<dynamodb::client>(*http_, cfg, creds, clock_);
-        // a second loop and client, for looking at DynamoDB from inside a step hook (the main
-        // loop is busy running the restore then)
         side_http_ = std::make_unique<http::client>(side_io_.get_executor(), http::client_config{});
         side_db_ = std::make_unique<dynamodb::client>(*side_http_, cfg, creds, clock_);
-        table_ = unique("terraform-locks");
-        const auto c = run(db_->create_table(table_, "LockID"));
-        ASSERT_FALSE(c.ec) << dynamodb::describe(c.ec, c.info);
-        for (int i = 0; i < 100 && run(db_->describe_table(table_)).status != "ACTIVE"; ++i)
-            std::this_thread::sleep_for(20ms);
         rctx_.emplace(restore::restore_context{*ctx_,
                                                work_ / "state",
                                                std::vector<std::byte>(32, std::byte{7}),
@@ -106,11 +102,9 @@ protected:
         return r.found;
     }
 
-    std::unique_ptr<dynamodb::client> db_;
     asio::io_context side_io_;
     std::unique_ptr<http::client> side_http_;
     std::unique_ptr<dynamodb::client> side_db_;
-    std::string table_;
     std::optional<restore::restore_context> rctx_;
 };
 
