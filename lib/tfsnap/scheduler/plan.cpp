@@ -65,7 +65,8 @@ due_batch plan::take_due(core::time_point now) {
         if (spec.missed == config::missed_policy::run_once || !late) {
             if (folded && spec.missed == config::missed_policy::skip)
                 out.skipped.push_back({i, spec.expr.prev(latest, *spec.zone).value_or(first)});
-            out.fires.push_back({i, spec.environment, spec.name, latest, due, late || folded});
+            out.fires.push_back(
+                {i, spec.environment, spec.name, latest, due, late || folded, spec.kind, spec.lane()});
         } else {
             out.skipped.push_back({i, latest});
         }

@@ -40,6 +40,8 @@ struct fire {
     sys_seconds slot{};     // the cron instant
     core::time_point due;   // slot + jitter offset
     bool catch_up = false;  // late beyond the tolerance, or earlier passed slots were folded in
+    job_kind kind = job_kind::backup;
+    std::string lane{};  // schedule_spec::lane(): fires of one lane never run at once
 };
 
 // Slots passed over under missed_policy::skip; `latest` is the last of them.

@@ -118,8 +118,9 @@ void runner::take(const due_batch& batch, core::time_point now) {
         const auto& spec = plan_->specs().at(s.schedule);
         job_record rec;
         rec.id = next_id_++;
-        rec.what = fire{
-            s.schedule, spec.environment, spec.name, s.latest, plan_->due_of(s.schedule, s.latest), true};
+        rec.what =
+            fire{s.schedule, spec.environment, spec.name,  s.latest, plan_->due_of(s.schedule, s.latest),
+                 true,       spec.kind,        spec.lane()};
         rec.status = job_status::skipped_missed;
         rec.fired_at = now;
         rec.finished_at = now;
@@ -141,10 +142,9 @@ void runner::on_fire(const fire& f, core::time_point now) {
     rec.what = f;
     rec.fired_at = now;
 
-    const auto queued_same = std::find_if(queue_.begin(), queue_.end(), [&](std::uint64_t id) {
-        return active_.at(id).what.environment == f.environment;
-    });
-    const auto running = running_.find(f.environment);
+    const auto queued_same = std::find_if(
+        queue_.begin(), queue_.end(), [&](std::uint64_t id) { return active_.at(id).what.lane == f.lane; });
+    const auto running = running_.find(f.lane);
     const bool busy = running != running_.end() || queued_same != queue_.end();
 
     if (spec.concurrency == config::concurrency_policy::forbid && busy) {
@@ -185,7 +185,7 @@ void runner::start_queued() {
         return;
     for (auto it = queue_.begin(); it != queue_.end() && running_.size() < cfg_.max_concurrent_jobs;) {
         const auto id = *it;
-        if (running_.contains(active_.at(id).what.environment)) {
+        if (running_.contains(active_.at(id).what.lane)) {
             ++it;
             continue;
         }
@@ -200,7 +200,7 @@ void runner::start(std::uint64_t id) {
     rec.started_at = clock_.now();
     auto signal = std::make_unique<asio::cancellation_signal>();
     auto slot = signal->slot();
-    running_.emplace(rec.what.environment, running_job{id, std::move(signal), false});
+    running_.emplace(rec.what.lane, running_job{id, std::move(signal), false});
     ++counters_.started;
     counters_.max_in_flight = std::max(counters_.max_in_flight, running_.size());
     log(core::log_level::info, "scheduled backup started", rec);
@@ -215,7 +215,7 @@ asio::awaitable<job_outcome> runner::run_job(fire f) {
 }
 
 void runner::on_done(std::uint64_t id, std::exception_ptr e, job_outcome outcome) {
-    const auto env = active_.at(id).what.environment;
+    const auto env = active_.at(id).what.lane;
     const auto running = running_.find(env);
     const bool replaced = running != running_.end() && running->second.replaced;
     job_status status = job_status::succeeded;

@@ -2,7 +2,8 @@
 // Runs the schedule plan: sleeps until the next due time, turns due slots into jobs, applies
 // the per-environment concurrency policy and the global cap, and persists the cursors.
 //
-// - forbid: a fire for an environment with a job queued or running is skipped (recorded).
+// - forbid: a fire for a lane (an environment's backups, or its verify jobs) with a job queued
+//   or running is skipped (recorded).
 // - replace: the running job gets a terminal cancellation on its own signal and the new fire
 //   starts once it has finished; a queued fire of the same environment is replaced.
 // - at most `max_concurrent_jobs` jobs run; the rest wait in due order.
@@ -150,7 +151,7 @@ private:
     std::uint64_t next_id_ = 1;
     std::map<std::uint64_t, job_record> active_;
     std::vector<std::uint64_t> queue_;            // ids, in (due, id) order
-    std::map<std::string, running_job> running_;  // by environment
+    std::map<std::string, running_job> running_;  // by lane (fire::lane)
     std::deque<job_record> history_;
     runner_counters counters_;
     bool stopping_ = false;

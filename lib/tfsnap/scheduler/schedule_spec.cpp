@@ -24,6 +24,24 @@ std::optional<schedule_spec> make_spec(const config::environment& env, const con
     return schedule_spec{env.name, s.name, std::move(*parsed.expr), zone, s.jitter, s.missed, s.concurrency};
 }
 
+std::string_view to_string(job_kind k) noexcept {
+    return k == job_kind::verify ? "verify" : "backup";
+}
+
+std::optional<schedule_spec> make_verify_spec(const config::environment& env, std::string& error) {
+    if (!env.verify.enabled)
+        return std::nullopt;
+    config::schedule s;
+    s.name = "verify";
+    s.cron = env.verify.cron;
+    s.timezone = env.verify.timezone;
+    s.jitter = env.verify.jitter;
+    auto spec = make_spec(env, s, error);
+    if (spec)
+        spec->kind = job_kind::verify;
+    return spec;
+}
+
 specs_result make_specs(const config::daemon_config& cfg) {
     specs_result out;
     for (const auto& env : cfg.environments) {
@@ -34,6 +52,13 @@ specs_result make_specs(const config::daemon_config& cfg) {
             else
                 out.errors.push_back({env.name, s.name, std::move(error)});
         }
+    }
+    for (const auto& env : cfg.environments) {
+        std::string error;
+        if (auto spec = make_verify_spec(env, error))
+            out.specs.push_back(std::move(*spec));
+        else if (!error.empty())
+            out.errors.push_back({env.name, "verify", std::move(error)});
     }
     return out;
 }

@@ -12,9 +12,15 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tfsnap::scheduler {
+
+// What a schedule runs: the environment's backup (its `schedules`), or its verify job
+// (`verify`, weekly by default).
+enum class job_kind { backup, verify };
+std::string_view to_string(job_kind k) noexcept;
 
 struct schedule_spec {
     std::string environment;
@@ -24,9 +30,14 @@ struct schedule_spec {
     std::chrono::seconds jitter{0};
     config::missed_policy missed = config::missed_policy::run_once;
     config::concurrency_policy concurrency = config::concurrency_policy::forbid;
+    job_kind kind = job_kind::backup;
 
-    // "<environment>/<schedule>": unique, since names never contain '/'.
-    std::string key() const { return environment + "/" + name; }
+    // "<environment>/<schedule>" ("<environment>/@verify" for the verify job): unique, since
+    // names never contain '/' or '@'.
+    std::string key() const { return environment + "/" + (kind == job_kind::verify ? "@verify" : name); }
+    // Jobs of one lane never overlap (the concurrency policy applies within a lane): an
+    // environment's backups share one, its verify jobs another.
+    std::string lane() const { return kind == job_kind::verify ? environment + "/@verify" : environment; }
 };
 
 struct spec_error {
@@ -41,8 +52,11 @@ struct specs_result {
     bool ok() const noexcept { return errors.empty(); }
 };
 
-// One spec per schedule of every environment. A cron that does not parse or an unknown time
-// zone gives an error for that schedule; the others are still built.
+// The verify job's spec of `env` (nullopt when verify is disabled), named "verify".
+std::optional<schedule_spec> make_verify_spec(const config::environment& env, std::string& error);
+
+// One spec per schedule of every environment, then each environment's verify job. A cron that does not parse
+// or an unknown time zone gives an error for that schedule; the others are still built.
 specs_result make_specs(const config::daemon_config& cfg);
 
 // The same for one schedule; on error, `error` is set and the result is empty.

@@ -148,6 +148,7 @@ TEST(Specs, BuildsFromConfigAndReportsBadCron) {
     bad.name = "broken";
     bad.cron = "0 2 32 * *";
     env.schedules = {good, bad};
+    env.verify.enabled = false;
     cfg.environments.push_back(env);
 
     const auto r = make_specs(cfg);
@@ -160,6 +161,34 @@ TEST(Specs, BuildsFromConfigAndReportsBadCron) {
     EXPECT_EQ(r.errors[0].schedule, "broken");
     EXPECT_NE(r.errors[0].message.find("cron"), std::string::npos);
     EXPECT_FALSE(r.ok());
+}
+
+TEST(Specs, EachEnvironmentGetsItsVerifyJobInItsOwnLane) {
+    config::daemon_config cfg;
+    config::environment env;
+    env.name = "prod";
+    config::schedule nightly;
+    nightly.name = "nightly";
+    nightly.cron = "0 2 * * *";
+    env.schedules = {nightly};
+    env.verify.cron = "0 4 * * sun";
+    env.verify.timezone = "Europe/Berlin";
+    cfg.environments.push_back(env);
+    env.name = "dev";
+    env.schedules.clear();
+    env.verify.enabled = false;
+    cfg.environments.push_back(env);
+
+    const auto r = make_specs(cfg);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.specs.size(), 2u);
+    EXPECT_EQ(r.specs[0].kind, job_kind::backup);
+    EXPECT_EQ(r.specs[1].kind, job_kind::verify);
+    EXPECT_EQ(r.specs[1].name, "verify");
+    EXPECT_EQ(r.specs[1].key(), "prod/@verify");
+    EXPECT_EQ(r.specs[1].zone->name(), "Europe/Berlin");
+    EXPECT_EQ(r.specs[0].lane(), "prod");
+    EXPECT_EQ(r.specs[1].lane(), "prod/@verify");
 }
 
 }  // namespace

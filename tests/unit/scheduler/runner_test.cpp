@@ -5,9 +5,11 @@
 #include "virtual_sleeper.hpp"
 
 #include <gtest/gtest.h>
+
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <set>
 
 #include <algorithm>
 #include <map>
@@ -164,6 +166,23 @@ TEST_F(Runner, ForbidSkipsWhileAJobRuns) {
         if (rec.status == job_status::skipped_running)
             skipped.push_back(rec.what.slot);
     EXPECT_EQ(skipped, (std::vector<std::chrono::sys_seconds>{at(0, 0, 2), at(0, 0, 3), at(0, 0, 5)}));
+    stop();
+}
+
+TEST_F(Runner, ABackupAndAVerifyOfOneEnvironmentDoNotBlockEachOther) {
+    job_time_ = 150s;
+    auto verify = make_test_spec("prod", "verify", "* * * * *");
+    verify.kind = job_kind::verify;
+    start({make_test_spec("prod", "minutely", "* * * * *"), verify});
+    run_until(at(0, 0, 2));
+    // 00:01: both lanes start; 00:02: both are skipped, each because of its own lane's job
+    ASSERT_EQ(starts_.size(), 2u);
+    EXPECT_EQ(max_in_flight_, 2u);
+    EXPECT_EQ(r_->counters().skipped_running, 2u);
+    std::set<std::string> lanes;
+    for (const auto& s : starts_)
+        lanes.insert(s.what.lane);
+    EXPECT_EQ(lanes, (std::set<std::string>{"prod", "prod/@verify"}));
     stop();
 }
 
