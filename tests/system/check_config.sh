@@ -15,7 +15,7 @@ grep -q "environment myorg" <<<"$out" || fail "myorg missing"
 grep -q "state:     file /srv/infra/dev/terraform.tfstate (local backend)" <<<"$out" || fail "dev (local state) missing"
 grep -q "DynamoDB table terraform-locks (LockID okta-terraform-demo/Okta-GitOps/myorg/terraform.tfstate" <<<"$out" \
   || fail "myorg lock description missing"
-grep -q "S3 lockfile s3://acme-tfstate-staging/platform/staging/terraform.tfstate.tflock" <<<"$out" \
+grep -q "S3 lockfile s3://acme-tfstate-staging/env:/staging/platform/terraform.tfstate.tflock" <<<"$out" \
   || fail "staging lockfile description missing"
 grep -q 'schedule weekly: cron "0 3 \* \* sun" in Europe/Berlin' <<<"$out" || fail "weekly schedule missing"
 # each schedule lists its next 5 runs; the jitter is a fixed function of the names, so a

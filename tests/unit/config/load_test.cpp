@@ -50,6 +50,7 @@ TEST(ConfigLoad, ExampleFileIsValid) {
     ASSERT_NE(staging, nullptr);
     EXPECT_EQ(staging->region, "eu-central-1");
     EXPECT_TRUE(staging->lock.lockfile);
+    EXPECT_EQ(staging->key, "env:/staging/platform/terraform.tfstate");
     EXPECT_FALSE(staging->lock.dynamodb_table.has_value());
     EXPECT_FALSE(staging->credentials.profile.has_value());  // replaced whole
     EXPECT_EQ(staging->credentials.role_arn, "arn:aws:iam::123456789012:role/tfsnap-backup");
