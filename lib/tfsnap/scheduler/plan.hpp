@@ -41,7 +41,8 @@ struct fire {
     core::time_point due;   // slot + jitter offset
     bool catch_up = false;  // late beyond the tolerance, or earlier passed slots were folded in
     job_kind kind = job_kind::backup;
-    std::string lane{};  // schedule_spec::lane(): fires of one lane never run at once
+    std::string lane{};     // schedule_spec::lane(): fires of one lane never run at once
+    std::string request{};  // on-demand jobs: what was asked for (opaque to the runner)
 };
 
 // Slots passed over under missed_policy::skip; `latest` is the last of them.

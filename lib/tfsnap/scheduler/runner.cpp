@@ -152,7 +152,7 @@ void runner::on_fire(const fire& f, core::time_point now) {
         rec.finished_at = now;
         rec.detail = "a job of this environment is still queued or running";
         ++counters_.skipped_running;
-        log(core::log_level::warning, "scheduled backup skipped: previous job still running", rec);
+        log(core::log_level::warning, "scheduled job skipped: the previous job of its lane still runs", rec);
         record_finished(std::move(rec));
         return;
     }
@@ -170,7 +170,8 @@ void runner::on_fire(const fire& f, core::time_point now) {
         }
     }
     rec.status = job_status::queued;
-    log(core::log_level::info, "scheduled backup fired", rec);
+    log(core::log_level::info, "scheduled job fired", rec);
+    changed(rec);
     const auto id = rec.id;
     const auto due = rec.what.due;
     active_.emplace(id, std::move(rec));
@@ -178,6 +179,73 @@ void runner::on_fire(const fire& f, core::time_point now) {
         queue_.begin(), queue_.end(), due,
         [&](core::time_point d, std::uint64_t other) { return d < active_.at(other).what.due; });
     queue_.insert(pos, id);
+}
+
+runner::submit_result runner::submit(fire what) {
+    submit_result out;
+    const auto queued_same = std::find_if(queue_.begin(), queue_.end(), [&](std::uint64_t id) {
+        return active_.at(id).what.lane == what.lane;
+    });
+    if (const auto running = running_.find(what.lane); running != running_.end()) {
+        out.busy_with = running->second.id;
+        return out;
+    }
+    if (queued_same != queue_.end()) {
+        out.busy_with = *queued_same;
+        return out;
+    }
+    if (stopping_)
+        return out;
+    const auto now = clock_.now();
+    job_record rec;
+    rec.id = next_id_++;
+    what.due = now;
+    what.slot = std::chrono::floor<std::chrono::seconds>(now);
+    rec.what = std::move(what);
+    rec.fired_at = now;
+    rec.status = job_status::queued;
+    rec.on_demand = true;
+    out.id = rec.id;
+    log(core::log_level::info, "on-demand job queued", rec);
+    active_.emplace(rec.id, rec);
+    changed(rec);
+    // on-demand jobs go after the ones already due (the queue is in due order)
+    queue_.push_back(out.id);
+    start_queued();
+    return out;
+}
+
+void runner::update(std::vector<schedule_spec> specs) {
+    specs_ = std::move(specs);
+    if (!plan_)
+        return;
+    const auto stamps = plan_->stamps();
+    plan_.emplace(specs_, stamps, clock_.now(), cfg_.plan);
+    sleeper_.wake();
+}
+
+void runner::progress(std::uint64_t id, std::string step, int done, int total) {
+    const auto it = active_.find(id);
+    if (it == active_.end())
+        return;
+    it->second.step = std::move(step);
+    it->second.done = done;
+    it->second.total = total;
+    changed(it->second);
+}
+
+std::optional<job_record> runner::find(std::uint64_t id) const {
+    if (const auto it = active_.find(id); it != active_.end())
+        return it->second;
+    for (auto it = history_.rbegin(); it != history_.rend(); ++it)
+        if (it->id == id)
+            return *it;
+    return std::nullopt;
+}
+
+void runner::changed(const job_record& rec) const {
+    if (cfg_.on_change)
+        cfg_.on_change(rec);
 }
 
 void runner::start_queued() {
@@ -203,7 +271,8 @@ void runner::start(std::uint64_t id) {
     running_.emplace(rec.what.lane, running_job{id, std::move(signal), false});
     ++counters_.started;
     counters_.max_in_flight = std::max(counters_.max_in_flight, running_.size());
-    log(core::log_level::info, "scheduled backup started", rec);
+    log(core::log_level::info, "job started", rec);
+    changed(rec);
     asio::co_spawn(ex_, run_job(rec.what),
                    asio::bind_cancellation_slot(slot, [this, id](std::exception_ptr e, job_outcome outcome) {
                        on_done(id, e, std::move(outcome));
@@ -260,19 +329,19 @@ void runner::finish(std::uint64_t id, job_status status, std::string detail) {
     switch (status) {
         case job_status::succeeded:
             ++counters_.succeeded;
-            log(core::log_level::info, "scheduled backup finished", rec);
+            log(core::log_level::info, "job finished", rec);
             break;
         case job_status::failed:
             ++counters_.failed;
-            log(core::log_level::error, "scheduled backup failed", rec);
+            log(core::log_level::error, "job failed", rec);
             break;
         case job_status::replaced:
             ++counters_.replaced;
-            log(core::log_level::notice, "scheduled backup replaced", rec);
+            log(core::log_level::notice, "job replaced", rec);
             break;
         case job_status::cancelled:
             ++counters_.cancelled;
-            log(core::log_level::notice, "scheduled backup cancelled", rec);
+            log(core::log_level::notice, "job cancelled", rec);
             break;
         default:
             break;
@@ -281,6 +350,7 @@ void runner::finish(std::uint64_t id, job_status status, std::string detail) {
 }
 
 void runner::record_finished(job_record rec) {
+    changed(rec);
     history_.push_back(std::move(rec));
     while (history_.size() > std::max<std::size_t>(cfg_.history_limit, 1))
         history_.pop_front();

@@ -77,6 +77,10 @@ struct job_record {
     std::optional<core::time_point> started_at;
     std::optional<core::time_point> finished_at;
     std::string detail;
+    bool on_demand = false;
+    std::string step{};  // progress of a running job
+    int done = 0;
+    int total = 0;
 };
 
 struct runner_counters {
@@ -93,6 +97,9 @@ struct runner_counters {
 
 struct runner_config {
     std::size_t max_concurrent_jobs = 4;
+    // Called whenever a job record changes (queued, started, finished), for status pages and
+    // long polls. Runs on the runner's executor.
+    std::function<void(const job_record&)> on_change{};
     std::size_t history_limit = 256;  // finished records kept
     plan_options plan;
     // How long to sleep when no schedule has a next slot.
@@ -110,6 +117,27 @@ public:
 
     boost::asio::awaitable<void> run();
 
+    // An on-demand job (a backup, verify, restore, ... asked for over the API) for `what.lane`.
+    // The lane's `forbid` applies: when a job of the lane is queued or running, nothing is
+    // queued and `busy_with` names that job. Otherwise the job is queued (the global cap
+    // applies) and `id` names it. `what.schedule` is ignored; `what.name` and `what.request`
+    // tell the job function what to do.
+    struct submit_result {
+        std::uint64_t id = 0;
+        std::uint64_t busy_with = 0;
+        bool accepted() const noexcept { return id != 0; }
+    };
+    submit_result submit(fire what);
+
+    // New schedules (a reloaded configuration): the plan is rebuilt from the stamps taken so
+    // far; queued and running jobs go on. Before run() has started, it simply replaces them.
+    void update(std::vector<schedule_spec> specs);
+
+    // A running job's progress, shown in its record ("safety snapshot", 3 of 7).
+    void progress(std::uint64_t id, std::string step, int done, int total);
+
+    // The record of job `id`, queued, running or finished (while it is in the history).
+    std::optional<job_record> find(std::uint64_t id) const;
     // Finished records, oldest first (at most history_limit).
     const std::deque<job_record>& history() const noexcept { return history_; }
     // Queued and running records, by id.
@@ -133,6 +161,7 @@ private:
     void on_done(std::uint64_t id, std::exception_ptr e, job_outcome outcome);
     void finish(std::uint64_t id, job_status status, std::string detail);
     void record_finished(job_record rec);
+    void changed(const job_record& rec) const;
     void persist();
     boost::asio::awaitable<job_outcome> run_job(fire f);
     boost::asio::awaitable<void> shutdown();

@@ -186,6 +186,79 @@ TEST_F(Runner, ABackupAndAVerifyOfOneEnvironmentDoNotBlockEachOther) {
     stop();
 }
 
+TEST_F(Runner, OnDemandJobsShareTheLaneWithScheduledOnes) {
+    job_time_ = 150s;
+    std::vector<job_record> changes;
+    runner_config cfg;
+    cfg.on_change = [&](const job_record& rec) { changes.push_back(rec); };
+    start({make_test_spec("prod", "hourly", "0 * * * *")}, cfg);
+    run_until(at(0, 0, 0, 30));
+    fire backup;
+    backup.environment = "prod";
+    backup.name = "on-demand";
+    backup.lane = "prod";
+    backup.request = "{}";
+    const auto first = r_->submit(backup);
+    ASSERT_TRUE(first.accepted());
+    run_until(at(0, 0, 0, 31));
+    ASSERT_EQ(starts_.size(), 1u);
+    EXPECT_EQ(starts_[0].what.request, "{}");
+    // forbid: a second one while it runs is refused, naming the running job
+    const auto second = r_->submit(backup);
+    EXPECT_FALSE(second.accepted());
+    EXPECT_EQ(second.busy_with, first.id);
+    // another lane is free
+    fire verify = backup;
+    verify.kind = job_kind::verify;
+    verify.lane = "prod/@verify";
+    EXPECT_TRUE(r_->submit(verify).accepted());
+    // progress shows in the record
+    r_->progress(first.id, "safety snapshot", 3, 7);
+    const auto rec = r_->find(first.id);
+    ASSERT_TRUE(rec);
+    EXPECT_EQ(rec->status, job_status::running);
+    EXPECT_TRUE(rec->on_demand);
+    EXPECT_EQ(rec->step, "safety snapshot");
+    EXPECT_EQ(rec->done, 3);
+    // the on-demand job (00:00:30 + 150 s) is over long before the scheduled 01:00 fire
+    run_until(at(0, 1, 5));
+    EXPECT_EQ(r_->counters().skipped_running, 0u);
+    EXPECT_EQ(starts_of("hourly"), 1u);
+    ASSERT_TRUE(r_->find(first.id));
+    EXPECT_EQ(r_->find(first.id)->status, job_status::succeeded);
+    bool saw_queued = false, saw_running = false, saw_done = false;
+    for (const auto& c : changes) {
+        if (c.id != first.id)
+            continue;
+        saw_queued |= c.status == job_status::queued;
+        saw_running |= c.status == job_status::running;
+        saw_done |= c.status == job_status::succeeded;
+    }
+    EXPECT_TRUE(saw_queued && saw_running && saw_done);
+    stop();
+}
+
+TEST_F(Runner, UpdatedSchedulesTakeEffectWithoutStoppingRunningJobs) {
+    job_time_ = 30min;
+    start({make_test_spec("prod", "hourly", "0 * * * *")});
+    run_until(at(0, 1, 0, 1));  // prod/hourly runs 01:00-01:30
+    ASSERT_EQ(starts_.size(), 1u);
+    // reload: prod keeps its schedule, staging appears
+    r_->update({make_test_spec("prod", "hourly", "0 * * * *"),
+                make_test_spec("staging", "quarter", "*/15 * * * *")});
+    run_until(at(0, 1, 20));
+    EXPECT_EQ(in_flight_, 2u);  // prod's job still runs; staging's 01:15 started
+    EXPECT_EQ(starts_of("quarter"), 1u);
+    run_until(at(0, 2, 0, 1));
+    EXPECT_EQ(starts_of("hourly"), 2u);
+    // removing a schedule stops its fires
+    r_->update({make_test_spec("prod", "hourly", "0 * * * *")});
+    const auto before = starts_of("quarter");
+    run_until(at(0, 3, 0, 1));
+    EXPECT_EQ(starts_of("quarter"), before);
+    stop();
+}
+
 TEST_F(Runner, ReplaceCancelsTheRunningJob) {
     job_time_ = 90s;
     start({make_test_spec("prod", "minutely", "* * * * *", 0s, missed_policy::run_once,
