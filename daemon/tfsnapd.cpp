@@ -4,6 +4,7 @@
 #include "cron_next.hpp"
 #include "decrypt.hpp"
 #include "oneshot.hpp"
+#include "service.hpp"
 #include "tfsnap/config/load.hpp"
 
 #include <chrono>
@@ -18,7 +19,6 @@ namespace {
 // sysexits.h values, which systemd and ops tooling understand
 constexpr int exit_ok = 0;
 constexpr int exit_usage = 64;
-constexpr int exit_unavailable = 69;
 constexpr int exit_config = 78;
 
 constexpr std::string_view usage_text =
@@ -104,15 +104,7 @@ int main(int argc, char** argv) {
     if (args[0] == "--config") {
         if (!need_file(0) || args.size() > 2)
             return usage_error("--config takes exactly one FILE");
-        const auto result = tfsnap::config::load_file(std::string(args[1]));
-        if (!result.ok()) {
-            for (const auto& d : result.diagnostics)
-                std::cerr << tfsnap::config::format(d) << "\n";
-            return exit_config;
-        }
-        std::cerr << "tfsnapd: the configuration is valid, but this build has no service loop yet; "
-                     "only --check-config is available\n";
-        return exit_unavailable;
+        return tfsnap::daemon::run_service(std::string(args[1]));
     }
     return usage_error("unknown option '" + std::string(args[0]) + "'");
 }
