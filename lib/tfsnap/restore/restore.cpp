@@ -143,6 +143,20 @@ std::string dynamo_where(const config::environment& env) {
     return "DynamoDB table " + env.lock.dynamodb_table.value_or("") + ", LockID " + env.lock_id();
 }
 
+// What plan() says about one lock as it is now.
+lock_view view_of(std::string kind, std::string where, const lock_result& r,
+                  std::vector<std::string>& warnings) {
+    lock_view v{std::move(kind), std::move(where)};
+    if (r.ec)
+        warnings.push_back("cannot read the lock " + v.where + ": " + r.message);
+    if (r.held_by) {
+        v.held = true;
+        v.holder = tfstate::describe_holder(*r.held_by);
+        warnings.push_back(v.where + " is " + v.holder + ": a restore now would be refused");
+    }
+    return v;
+}
+
 std::string file_where(const config::environment& env) {
     return s3_uri(env) + ".tflock";
 }
@@ -417,28 +431,12 @@ boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::en
     if (env.lock.dynamodb_table && !locks.dynamo)
         refuse("no DynamoDB client for " + dynamo_where(env));
     if (locks.dynamo) {
-        lock_view v{"dynamodb", dynamo_where(env)};
         const auto r = co_await locks.dynamo->inspect();
-        if (r.ec)
-            p.warnings.push_back("cannot read the lock " + v.where + ": " + r.message);
-        if (r.held_by) {
-            v.held = true;
-            v.holder = tfstate::describe_holder(*r.held_by);
-            p.warnings.push_back("the lock is " + v.holder + ": a restore now would be refused");
-        }
-        p.locks.push_back(std::move(v));
+        p.locks.push_back(view_of("dynamodb", dynamo_where(env), r, p.warnings));
     }
     if (locks.file) {
-        lock_view v{"s3-lockfile", file_where(env)};
         const auto r = co_await locks.file->inspect();
-        if (r.ec)
-            p.warnings.push_back("cannot read the lock " + v.where + ": " + r.message);
-        if (r.held_by) {
-            v.held = true;
-            v.holder = tfstate::describe_holder(*r.held_by);
-            p.warnings.push_back("the lock file is " + v.holder + ": a restore now would be refused");
-        }
-        p.locks.push_back(std::move(v));
+        p.locks.push_back(view_of("s3-lockfile", file_where(env), r, p.warnings));
     }
     if (!env.lock.dynamodb_table && !env.lock.lockfile)
         p.warnings.push_back(
