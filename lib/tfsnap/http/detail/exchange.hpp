@@ -179,6 +179,10 @@ boost::asio::awaitable<boost::system::error_code> exchange(Stream& s, boost::bea
     if (!left)
         co_return errc::timeout;
     set_timeout(*left);
+    // Beast reads max(512, free capacity) bytes at a time: without room in the buffer a 1 MiB
+    // body takes ~2,000 reads (each a recvmsg, an epoll_wait and a timer update)
+    if (buffer.capacity() < chunk_size)
+        buffer.reserve(chunk_size);
     auto [hec, hn] = co_await bhttp::async_read_header(s, buffer, p, use_tuple);
     if (hec) {
         r.info.detail = hec.message();
