@@ -58,7 +58,6 @@ using control::json_response;
 constexpr int exit_ok = 0;
 constexpr int exit_software = 70;
 constexpr int exit_config = 78;
-constexpr std::chrono::seconds shutdown_grace{30};
 
 // A small JSON writer over RapidJSON for the API's answers.
 class json {
@@ -222,6 +221,7 @@ private:
             std::make_unique<scheduler::steady_sleeper>(io_.get_executor(), clock_, std::chrono::seconds(30));
         scheduler::runner_config rc;
         rc.max_concurrent_jobs = static_cast<std::size_t>(cfg_->max_concurrent_jobs);
+        rc.history_max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg_->job_retention);
         rc.on_change = [this](const scheduler::job_record&) {
             changes_->notify_all();
             update_status();
@@ -301,7 +301,7 @@ private:
         stop_server_.emit(asio::cancellation_type::total);
         stop_housekeeping_.emit(asio::cancellation_type::terminal);
         // running jobs may finish within the grace time; then the runner cancels them
-        const auto deadline = std::chrono::steady_clock::now() + shutdown_grace;
+        const auto deadline = std::chrono::steady_clock::now() + cfg_->shutdown_grace;
         asio::steady_timer t(co_await asio::this_coro::executor);
         while (runner_->in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
             t.expires_after(200ms);

@@ -12,7 +12,7 @@
 // logged problem by problem and the old one stays; a valid one replaces the schedules (running
 // jobs go on) and the access lists, then READY=1.
 // SIGTERM/SIGINT: STOPPING=1, the control server stops accepting, running jobs get up to
-// shutdown_grace (30 s) to finish and are then cancelled (a cancelled restore releases its
+// shutdown_grace (default 30 s) to finish and are then cancelled (a cancelled restore releases its
 // locks on the way out, or leaves its journal for the next start); exit 0.
 //
 // Jobs, scheduled or asked for over the API, run through the scheduler's runner, in lanes: an

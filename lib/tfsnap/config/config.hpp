@@ -171,6 +171,8 @@ struct daemon_config {
     std::int64_t max_concurrent_jobs = 4;  // scheduled runs beyond this wait in due order
     control_config control;
     catalog_config catalog;
+    duration shutdown_grace = std::chrono::seconds{30};  // SIGTERM: running jobs may finish this long
+    duration job_retention = std::chrono::hours{24};     // finished jobs stay listed this long
     std::vector<environment> environments;  // in file order
 
     const environment* find(std::string_view name) const noexcept;

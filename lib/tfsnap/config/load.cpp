@@ -768,9 +768,9 @@ public:
                    "start from /usr/share/doc/tfsnap/example.yaml or config/example.yaml");
             return std::nullopt;
         }
-        if (!expect_map(
-                root, "",
-                {"state_dir", "max_concurrent_jobs", "control", "catalog", "defaults", "environments"}))
+        if (!expect_map(root, "",
+                        {"state_dir", "max_concurrent_jobs", "shutdown_grace", "job_retention", "control",
+                         "catalog", "defaults", "environments"}))
             return std::nullopt;
         daemon_config cfg;
         cfg.file = file_;
@@ -793,6 +793,10 @@ public:
             cfg.control.operators = principals_at(c, "operators", "control");
         }
 
+        if (auto d = duration_at(root, "shutdown_grace", ""))
+            cfg.shutdown_grace = *d;
+        if (auto d = duration_at(root, "job_retention", ""))
+            cfg.job_retention = *d;
         if (const auto sec = open_section(root, "catalog", "", {"git", "git_timeout"})) {
             cfg.catalog.git = bool_at(sec->node, "git", sec->path).value_or(false);
             if (auto t = duration_at(sec->node, "git_timeout", sec->path))

@@ -354,6 +354,10 @@ void runner::record_finished(job_record rec) {
     history_.push_back(std::move(rec));
     while (history_.size() > std::max<std::size_t>(cfg_.history_limit, 1))
         history_.pop_front();
+    const auto now = clock_.now();
+    while (history_.size() > 1 && history_.front().finished_at &&
+           now - *history_.front().finished_at > cfg_.history_max_age)
+        history_.pop_front();
 }
 
 void runner::log(core::log_level level, std::string_view message, const job_record& rec) const {

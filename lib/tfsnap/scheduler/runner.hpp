@@ -101,6 +101,8 @@ struct runner_config {
     // long polls. Runs on the runner's executor.
     std::function<void(const job_record&)> on_change{};
     std::size_t history_limit = 256;  // finished records kept
+    // Finished records older than this are dropped too (tfsnapd's job_retention).
+    std::chrono::seconds history_max_age{std::chrono::hours{24}};
     plan_options plan;
     // How long to sleep when no schedule has a next slot.
     std::chrono::seconds idle_sleep{std::chrono::hours{1}};

@@ -251,6 +251,17 @@ TEST(ConfigLoad, VerifyIsWeeklyByDefault) {
     EXPECT_EQ(e.verify.timezone, "UTC");
     EXPECT_FALSE(e.always_snapshot);
     EXPECT_FALSE(r.config->catalog.git);
+    EXPECT_EQ(r.config->shutdown_grace, std::chrono::seconds{30});
+    EXPECT_EQ(r.config->job_retention, std::chrono::hours{24});
+}
+
+TEST(ConfigLoad, DaemonDurations) {
+    const auto r = load_string(
+        "shutdown_grace: 2m\njob_retention: 7d\nenvironments:\n  prod:\n    bucket: tf-state\n    key: k\n",
+        "d.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->shutdown_grace, std::chrono::minutes{2});
+    EXPECT_EQ(r.config->job_retention, std::chrono::days{7});
 }
 
 TEST(ConfigLoad, WorkspacesAndRestoreSettings) {

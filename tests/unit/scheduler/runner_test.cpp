@@ -259,6 +259,19 @@ TEST_F(Runner, UpdatedSchedulesTakeEffectWithoutStoppingRunningJobs) {
     stop();
 }
 
+TEST_F(Runner, FinishedRecordsAreKeptForTheirMaximumAge) {
+    runner_config cfg;
+    cfg.history_max_age = 3h;
+    start({make_test_spec("prod", "hourly", "0 * * * *")}, cfg);
+    run_until(at(0, 10, 0, 1));
+    // 01:00 ... 10:00 ran; only those finished within 3 h of the last one remain
+    ASSERT_EQ(starts_of("hourly"), 10u);
+    ASSERT_FALSE(r_->history().empty());
+    EXPECT_LE(r_->history().size(), 4u);
+    EXPECT_GE(*r_->history().front().finished_at, tp(at(0, 7)));
+    stop();
+}
+
 TEST_F(Runner, ReplaceCancelsTheRunningJob) {
     job_time_ = 90s;
     start({make_test_spec("prod", "minutely", "* * * * *", 0s, missed_policy::run_once,
