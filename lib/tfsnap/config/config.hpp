@@ -173,7 +173,7 @@ struct daemon_config {
     catalog_config catalog;
     duration shutdown_grace = std::chrono::seconds{30};  // SIGTERM: running jobs may finish this long
     duration job_retention = std::chrono::hours{24};     // finished jobs stay listed this long
-    std::vector<environment> environments;  // in file order
+    std::vector<environment> environments;               // in file order
 
     const environment* find(std::string_view name) const noexcept;
 };
