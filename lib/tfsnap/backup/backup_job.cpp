@@ -44,14 +44,6 @@ sys_seconds seconds_of(core::time_point t) {
     return std::chrono::floor<std::chrono::seconds>(t);
 }
 
-std::string s3_uri(const config::environment& env) {
-    return "s3://" + env.bucket + "/" + env.key;
-}
-
-std::string origin_of(const config::environment& env) {
-    return env.endpoint ? *env.endpoint : env.region;
-}
-
 // Removes a scratch file when the job leaves, whatever the path.
 struct scratch_file {
     fs::path path;
@@ -163,7 +155,7 @@ private:
         const auto now = ctx_.clock.now();
 
         const auto versioning =
-            co_await ctx_.buckets.versioning(s3, origin_of(env_), env_.bucket, now, false);
+            co_await ctx_.buckets.versioning(s3, bucket_origin(env_), env_.bucket, now, false);
         if (versioning.ec) {
             fail(versioning.ec, "cannot read the versioning of bucket " + env_.bucket + ": " +
                                     s3::describe(versioning.ec, versioning.info));
@@ -192,7 +184,8 @@ private:
         out_.version_id = version;
         if (version.empty() || version == "null") {
             // written while versioning was off: look again, uncached
-            const auto again = co_await ctx_.buckets.versioning(s3, origin_of(env_), env_.bucket, now, true);
+            const auto again =
+                co_await ctx_.buckets.versioning(s3, bucket_origin(env_), env_.bucket, now, true);
             const auto status = again.ec ? s3::versioning_status::never_enabled : again.status;
             if (status != s3::versioning_status::enabled) {
                 fail(make_error_code(s3::errc::not_versioned), not_versioned_message(env_.bucket, status));
@@ -493,32 +486,14 @@ private:
         }
     }
 
-    // Server-side copy of `version` for snapshot `id`. nullopt (and the job failed) on error.
+    // Server-side copy of `version` for snapshot `id`. nullopt (and the job's copy error set) on error.
     boost::asio::awaitable<std::optional<manifest::copy_info>> archive(std::string version, std::string id,
                                                                        std::string sha256) {
-        s3::client* target = access_.archive != nullptr ? access_.archive : access_.s3;
-        const std::string key = archive_key(env_, id);
-        if (env_.copy.bucket == env_.bucket && key == env_.key) {
-            copy_failed_ = "the archive copy would overwrite the state itself; set copy.prefix";
-            co_return std::nullopt;
-        }
-        s3::copy_options opts;  // named, not a braced temporary in the co_await (GCC 12)
-        opts.sse = env_.copy.sse;
-        opts.kms_key_id = env_.copy.kms_key_id;
-        auto r = co_await target->copy_object(env_.bucket, env_.key, version, env_.copy.bucket, key,
-                                              std::move(opts));
-        if (r.ec) {
-            copy_failed_ = "server-side copy to s3://" + env_.copy.bucket + "/" + key +
-                           " failed: " + s3::describe(r.ec, r.info);
-            co_return std::nullopt;
-        }
-        manifest::copy_info c;
-        c.mode = "s3";
-        c.bucket = env_.copy.bucket;
-        c.key = key;
-        c.version_id = r.version_id;
-        c.sha256 = std::move(sha256);
-        co_return c;
+        auto r =
+            co_await archive_version(env_, access_, std::move(version), std::move(id), std::move(sha256));
+        if (!r.copy)
+            copy_failed_ = r.error;
+        co_return std::move(r.copy);
     }
 
     // Unchanged state: make sure the newest snapshot has the copy the configuration asks for
@@ -529,8 +504,8 @@ private:
         manifest::manifest m;
         if (ctx_.catalog.read_manifest(env_.name, id, m) || m.copy)
             co_return;
-        auto copy = co_await archive(m.terraform_state.version_id, id,
-                                     m.checksums ? m.checksums->sha256 : std::string());
+        std::string sha256 = m.checksums ? m.checksums->sha256 : std::string();  // named (GCC 12)
+        auto copy = co_await archive(m.terraform_state.version_id, id, std::move(sha256));
         if (!copy)
             co_return;
         if (auto s = ctx_.catalog.update(env_.name, id, [&](manifest::manifest& x) { x.copy = *copy; }))

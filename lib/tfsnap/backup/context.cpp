@@ -19,6 +19,54 @@ std::function<boost::asio::awaitable<std::string>(std::string, std::string)> git
     return [r](std::string env, std::string id) { return record_with(r, std::move(env), std::move(id)); };
 }
 
+std::string s3_uri(const config::environment& env) {
+    return "s3://" + env.bucket + "/" + env.key;
+}
+
+std::string bucket_origin(const config::environment& env) {
+    return env.endpoint ? *env.endpoint : env.region;
+}
+
+std::string unquote_etag(std::string etag) {
+    if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"')
+        etag = etag.substr(1, etag.size() - 2);
+    return etag;
+}
+
+boost::asio::awaitable<archive_result> archive_version(const config::environment& env,
+                                                       environment_access access, std::string version,
+                                                       std::string snapshot_id, std::string sha256) {
+    archive_result out;
+    s3::client* target = access.archive != nullptr ? access.archive : access.s3;
+    const std::string key = archive_key(env, snapshot_id);
+    if (target == nullptr) {
+        out.error = "no S3 client for the archive bucket " + env.copy.bucket;
+        co_return out;
+    }
+    if (env.copy.bucket == env.bucket && key == env.key) {
+        out.error = "the archive copy would overwrite the state itself; set copy.prefix";
+        co_return out;
+    }
+    s3::copy_options opts;  // named, not a temporary in the co_await (GCC 12)
+    opts.sse = env.copy.sse;
+    opts.kms_key_id = env.copy.kms_key_id;
+    const auto r =
+        co_await target->copy_object(env.bucket, env.key, version, env.copy.bucket, key, std::move(opts));
+    if (r.ec) {
+        out.error = "server-side copy to s3://" + env.copy.bucket + "/" + key +
+                    " failed: " + s3::describe(r.ec, r.info);
+        co_return out;
+    }
+    manifest::copy_info copy;
+    copy.mode = "s3";
+    copy.bucket = env.copy.bucket;
+    copy.key = key;
+    copy.version_id = r.version_id;
+    copy.sha256 = std::move(sha256);
+    out.copy = std::move(copy);
+    co_return out;
+}
+
 std::string state_file_name(const config::environment& env) {
     const std::string& from = env.source == config::source_kind::file ? env.path : env.key;
     const auto slash = from.rfind('/');

@@ -18,6 +18,7 @@
 #include "tfsnap/s3/client.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 
 #include <functional>
 #include <optional>
@@ -54,6 +55,25 @@ struct environment_access {
 // outlive the jobs). A git failure comes back as text; the snapshot itself is already safe.
 std::function<boost::asio::awaitable<std::string>(std::string, std::string)> git_hook(
     catalog_git::recorder& git);
+
+// "s3://bucket/key" of an environment's state.
+std::string s3_uri(const config::environment& env);
+
+// What tells buckets of different endpoints apart in the bucket cache: the endpoint, or the region.
+std::string bucket_origin(const config::environment& env);
+
+// An ETag without its quotes.
+std::string unquote_etag(std::string etag);
+
+// A server-side copy of version `version` of the environment's state into its archive bucket,
+// at archive_key(env, snapshot_id), with copy.sse. The copy_info to record, or the error.
+struct archive_result {
+    std::optional<manifest::copy_info> copy;
+    std::string error;  // set when copy is not
+};
+boost::asio::awaitable<archive_result> archive_version(const config::environment& env,
+                                                       environment_access access, std::string version,
+                                                       std::string snapshot_id, std::string sha256);
 
 // The file name of an environment's state key ("terraform.tfstate" for "a/b/terraform.tfstate").
 std::string state_file_name(const config::environment& env);

@@ -7,14 +7,6 @@
 
 namespace tfsnap::backup {
 
-namespace {
-
-std::string origin_of(const config::environment& env) {
-    return env.endpoint ? *env.endpoint : env.region;
-}
-
-}  // namespace
-
 boost::asio::awaitable<guard_report> run_lifecycle_guard(job_context& ctx, const config::environment& env,
                                                          environment_access access) {
     guard_report rep;
@@ -22,7 +14,7 @@ boost::asio::awaitable<guard_report> run_lifecycle_guard(job_context& ctx, const
         co_return rep;
     s3::client& s3 = *access.s3;
     const auto now = ctx.clock.now();
-    const auto lc = co_await ctx.buckets.lifecycle(s3, origin_of(env), env.bucket, now, false);
+    const auto lc = co_await ctx.buckets.lifecycle(s3, bucket_origin(env), env.bucket, now, false);
     if (lc.ec) {
         rep.error = "cannot read the lifecycle configuration of bucket " + env.bucket + ": " +
                     s3::describe(lc.ec, lc.info) +
@@ -63,6 +55,10 @@ boost::asio::awaitable<guard_report> run_lifecycle_guard(job_context& ctx, const
     }
 
     for (const auto& e : entries) {
+        // the index says enough for most snapshots: read a manifest only when its version has a
+        // fate to record, or an expires_at to clear (this runs after every backup)
+        if (!e.expires_at && !by_version.contains(e.version_id))
+            continue;
         manifest::manifest m;
         if (ctx.catalog.read_manifest(env.name, e.snapshot_id, m) || m.terraform_state.source != "s3")
             continue;
@@ -88,22 +84,15 @@ boost::asio::awaitable<guard_report> run_lifecycle_guard(job_context& ctx, const
         item.has_copy = m.copy.has_value();
         if (!item.has_copy && (expires || item.uncertain)) {
             if (env.copy.archives()) {
-                s3::client* target = access.archive != nullptr ? access.archive : access.s3;
                 const std::string key = archive_key(env, e.snapshot_id);
-                s3::copy_options opts;
-                opts.sse = env.copy.sse;
-                opts.kms_key_id = env.copy.kms_key_id;
-                const auto r = co_await target->copy_object(env.bucket, env.key, item.version_id,
-                                                            env.copy.bucket, key, std::move(opts));
-                if (r.ec) {
-                    item.error = "archive copy failed: " + s3::describe(r.ec, r.info);
+                // named: no class-type temporaries inside a co_await (GCC 12)
+                std::string sha256 = m.checksums ? m.checksums->sha256 : std::string();
+                auto r =
+                    co_await archive_version(env, access, item.version_id, e.snapshot_id, std::move(sha256));
+                if (!r.copy) {
+                    item.error = "archive copy failed: " + r.error;
                 } else {
-                    manifest::copy_info c;
-                    c.mode = "s3";
-                    c.bucket = env.copy.bucket;
-                    c.key = key;
-                    c.version_id = r.version_id;
-                    c.sha256 = m.checksums ? m.checksums->sha256 : std::string();
+                    const manifest::copy_info c = *r.copy;
                     if (auto s = ctx.catalog.update(env.name, e.snapshot_id,
                                                     [&](manifest::manifest& x) { x.copy = c; }))
                         item.error = "copied, but cannot record it: " + s.info.path + ": " + s.info.message;

@@ -21,12 +21,6 @@ std::string digest_lock_id(const config::environment& env) {
 
 namespace {
 
-std::string unquote(std::string etag) {
-    if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"')
-        etag = etag.substr(1, etag.size() - 2);
-    return etag;
-}
-
 bool is_md5_hex(std::string_view s) {
     return s.size() == 32 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
@@ -111,7 +105,7 @@ private:
             co_return;
         }
         std::string why;
-        if (!ts.etag.empty() && unquote(h.object.etag) != unquote(ts.etag))
+        if (!ts.etag.empty() && unquote_etag(h.object.etag) != unquote_etag(ts.etag))
             why = "its ETag is " + h.object.etag + ", the manifest says " + ts.etag;
         if (h.object.size != ts.content_length)
             why += std::string(why.empty() ? "" : "; ") + "its size is " + std::to_string(h.object.size) +
@@ -223,7 +217,7 @@ private:
                 "cannot read the current state: " + s3::describe(h.ec, h.info));
             co_return;
         }
-        md5 = unquote(h.object.etag);
+        md5 = unquote_etag(h.object.etag);
         if (!is_md5_hex(md5) || !h.object.kms_key_id.empty() || h.object.sse == "aws:kms") {
             http::discard_sink sink;
             const auto g = co_await access_.s3->get_object(env_.bucket, env_.key, h.object.version_id, sink);

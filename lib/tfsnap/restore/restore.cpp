@@ -46,10 +46,6 @@ sys_seconds now_s(const core::wall_clock& c) {
     return std::chrono::floor<std::chrono::seconds>(c.now());
 }
 
-std::string s3_uri(const config::environment& env) {
-    return "s3://" + env.bucket + "/" + env.key;
-}
-
 // What plan() and execute() learn about the state in S3.
 struct current_state {
     std::string version;  // or the delete marker's id
@@ -73,8 +69,8 @@ boost::asio::awaitable<fetched_bytes> fetch(s3::client& s3, const config::enviro
     const auto g = co_await s3.get_object(env.bucket, env.key, version, sink);
     if (g.ec) {
         out.ec = g.ec;
-        out.message =
-            "cannot read version " + version + " of " + s3_uri(env) + ": " + s3::describe(g.ec, g.info);
+        out.message = "cannot read version " + version + " of " + backup::s3_uri(env) + ": " +
+                      s3::describe(g.ec, g.info);
         co_return out;
     }
     out.bytes = sink.take();
@@ -89,18 +85,19 @@ boost::asio::awaitable<std::string> read_current(s3::client& s3, const config::e
                                                  current_state& cur) {
     auto listed = co_await s3.list_object_versions(env.bucket, env.key);
     if (listed.ec)
-        co_return "cannot list the versions of " + s3_uri(env) + ": " + s3::describe(listed.ec, listed.info);
+        co_return "cannot list the versions of " + backup::s3_uri(env) + ": " +
+            s3::describe(listed.ec, listed.info);
     cur.entries = std::move(listed.entries);
     const auto latest = current_entry(cur.entries, env.key);
     if (!latest)
-        co_return s3_uri(env) + " has no versions at all: check bucket and key";
+        co_return backup::s3_uri(env) + " has no versions at all: check bucket and key";
     cur.version = latest->version_id;
     cur.deleted = latest->delete_marker;
     if (cur.deleted)
         co_return std::string();
     const auto h = co_await s3.head_object(env.bucket, env.key);
     if (h.ec)
-        co_return "cannot read the current state " + s3_uri(env) + ": " + s3::describe(h.ec, h.info);
+        co_return "cannot read the current state " + backup::s3_uri(env) + ": " + s3::describe(h.ec, h.info);
     cur.exists = true;
     cur.version = h.object.version_id;
     cur.etag = h.object.etag;
@@ -158,7 +155,7 @@ lock_view view_of(std::string kind, std::string where, const lock_result& r,
 }
 
 std::string file_where(const config::environment& env) {
-    return s3_uri(env) + ".tflock";
+    return backup::s3_uri(env) + ".tflock";
 }
 
 }  // namespace
@@ -320,7 +317,7 @@ boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::en
         }
         const auto prev = previous_version(cur.entries, env.key);
         if (!prev) {
-            refuse("no version of " + s3_uri(env) +
+            refuse("no version of " + backup::s3_uri(env) +
                    " lies under the delete marker: restore a snapshot instead");
             co_return p;
         }
@@ -335,7 +332,7 @@ boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::en
         }
         if (m.terraform_state.bucket != env.bucket || m.terraform_state.key != env.key) {
             refuse("snapshot " + req.snapshot_id + " pins s3://" + m.terraform_state.bucket + "/" +
-                   m.terraform_state.key + ", not " + s3_uri(env));
+                   m.terraform_state.key + ", not " + backup::s3_uri(env));
             co_return p;
         }
         p.target_version = m.terraform_state.version_id;
@@ -366,7 +363,7 @@ boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::en
             co_return p;
         }
         if (!listed) {
-            refuse("version " + p.target_version + " of " + s3_uri(env) +
+            refuse("version " + p.target_version + " of " + backup::s3_uri(env) +
                    " does not exist (deleted, or expired by a lifecycle rule)");
             co_return p;
         }
@@ -645,17 +642,18 @@ private:
         // 4. write
         t0 = std::chrono::steady_clock::now();
         std::string expected_md5, expected_sha256, written_version;
+        // the target's bytes and digests, whichever way it is written
+        auto target = co_await fetch(s3, env_, claims_.target_version);
+        if (target.ec) {
+            record("write", false, target.message, t0);
+            fail(target.message);
+            co_return;
+        }
         if (claims_.action == "undelete") {
             const auto d = co_await s3.delete_object(env_.bucket, env_.key, cur.version);
             if (d.ec) {
                 record("write", false, s3::describe(d.ec, d.info), t0);
                 fail("cannot remove the delete marker " + cur.version + ": " + s3::describe(d.ec, d.info));
-                co_return;
-            }
-            auto target = co_await fetch(s3, env_, claims_.target_version);
-            if (target.ec) {
-                record("write", false, target.message, t0);
-                fail(target.message);
                 co_return;
             }
             expected_md5 = target.md5;
@@ -666,12 +664,6 @@ private:
                 "removed delete marker " + cur.version + "; version " + written_version + " is current again",
                 t0);
         } else if (req_.roll_forward_serial || env_.conditional_writes) {
-            auto target = co_await fetch(s3, env_, claims_.target_version);
-            if (target.ec) {
-                record("write", false, target.message, t0);
-                fail(target.message);
-                co_return;
-            }
             std::string bytes = std::move(target.bytes);
             std::string how = "PUT of version " + claims_.target_version + "'s bytes";
             if (req_.roll_forward_serial) {
@@ -715,12 +707,6 @@ private:
             written_version = put.version_id;
             record("write", true, how + " -> version " + written_version, t0);
         } else {
-            auto target = co_await fetch(s3, env_, claims_.target_version);
-            if (target.ec) {
-                record("write", false, target.message, t0);
-                fail(target.message);
-                co_return;
-            }
             s3::copy_options opts;
             opts.sse = cur.sse;
             opts.kms_key_id = cur.kms_key_id;
@@ -783,7 +769,7 @@ private:
         out_.new_version_id = written_version;
         record("verify", true, "version " + written_version + " has MD5 " + expected_md5, t0);
         out_.result = outcome::ok;
-        out_.message = (claims_.action == "undelete" ? "undeleted " : "restored ") + s3_uri(env_) +
+        out_.message = (claims_.action == "undelete" ? "undeleted " : "restored ") + backup::s3_uri(env_) +
                        ": version " + written_version +
                        (claims_.action == "undelete" ? "" : " (from " + claims_.target_version + ")") +
                        " is current";

@@ -142,8 +142,7 @@ void runner::on_fire(const fire& f, core::time_point now) {
     rec.what = f;
     rec.fired_at = now;
 
-    const auto queued_same = std::find_if(
-        queue_.begin(), queue_.end(), [&](std::uint64_t id) { return active_.at(id).what.lane == f.lane; });
+    const auto queued_same = queued_in(f.lane);
     const auto running = running_.find(f.lane);
     const bool busy = running != running_.end() || queued_same != queue_.end();
 
@@ -183,15 +182,12 @@ void runner::on_fire(const fire& f, core::time_point now) {
 
 runner::submit_result runner::submit(fire what) {
     submit_result out;
-    const auto queued_same = std::find_if(queue_.begin(), queue_.end(), [&](std::uint64_t id) {
-        return active_.at(id).what.lane == what.lane;
-    });
     if (const auto running = running_.find(what.lane); running != running_.end()) {
         out.busy_with = running->second.id;
         return out;
     }
-    if (queued_same != queue_.end()) {
-        out.busy_with = *queued_same;
+    if (const auto queued = queued_in(what.lane); queued != queue_.end()) {
+        out.busy_with = *queued;
         return out;
     }
     if (stopping_)
@@ -246,6 +242,11 @@ std::optional<job_record> runner::find(std::uint64_t id) const {
 void runner::changed(const job_record& rec) const {
     if (cfg_.on_change)
         cfg_.on_change(rec);
+}
+
+std::vector<std::uint64_t>::iterator runner::queued_in(const std::string& lane) {
+    return std::find_if(queue_.begin(), queue_.end(),
+                        [&](std::uint64_t id) { return active_.at(id).what.lane == lane; });
 }
 
 void runner::start_queued() {

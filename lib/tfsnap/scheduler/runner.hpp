@@ -164,6 +164,8 @@ private:
     void finish(std::uint64_t id, job_status status, std::string detail);
     void record_finished(job_record rec);
     void changed(const job_record& rec) const;
+    // The queued job of `lane`, or queue_.end().
+    std::vector<std::uint64_t>::iterator queued_in(const std::string& lane);
     void persist();
     boost::asio::awaitable<job_outcome> run_job(fire f);
     boost::asio::awaitable<void> shutdown();

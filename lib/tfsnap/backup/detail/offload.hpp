@@ -17,12 +17,7 @@
 namespace tfsnap::backup::detail {
 
 template <class R>
-boost::asio::awaitable<R> run_inline(std::function<R()> fn) {
-    co_return fn();
-}
-
-template <class R>
-boost::asio::awaitable<R> run_on_pool(std::function<R()> fn) {
+boost::asio::awaitable<R> call(std::function<R()> fn) {
     co_return fn();
 }
 
@@ -30,8 +25,8 @@ boost::asio::awaitable<R> run_on_pool(std::function<R()> fn) {
 template <class R>
 boost::asio::awaitable<R> offload(const job_context& ctx, std::function<R()> fn) {
     if (!ctx.cpu)
-        return run_inline<R>(std::move(fn));
-    return boost::asio::co_spawn(*ctx.cpu, run_on_pool<R>(std::move(fn)), boost::asio::use_awaitable);
+        return call<R>(std::move(fn));
+    return boost::asio::co_spawn(*ctx.cpu, call<R>(std::move(fn)), boost::asio::use_awaitable);
 }
 
 }  // namespace tfsnap::backup::detail
