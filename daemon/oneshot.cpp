@@ -1,6 +1,7 @@
 #include "oneshot.hpp"
 
 #include "clients.hpp"
+#include "identity.hpp"
 
 #include "tfsnap/backup/backup_job.hpp"
 #include "tfsnap/config/load.hpp"
@@ -11,8 +12,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include <openssl/rand.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -110,9 +109,7 @@ struct session {
         }
         clients =
             std::make_unique<client_set>(io.get_executor(), clock, log, aws::capture_environment(environ));
-        char name[256] = {};
-        ::gethostname(name, sizeof name - 1);
-        host = name;
+        host = host_name();
         jobs.emplace(backup::job_context{
             *cat, clock, log, buckets, "tfsnapd@" + host, TFSNAP_VERSION, std::nullopt, {}});
         for (const auto& p : clients->problems(*env))
@@ -136,36 +133,6 @@ struct session {
         return std::move(*out);
     }
 };
-
-std::string user_name() {
-    if (const passwd* pw = ::getpwuid(::getuid()))
-        return pw->pw_name;
-    return "uid" + std::to_string(::getuid());
-}
-
-// The plan-token key: <state_dir>/plan-token.key, 32 random bytes, mode 0600, made on first use,
-// so that a plan and its execution may be two commands (or a command and the daemon).
-std::optional<std::vector<std::byte>> token_key(const std::string& state_dir, std::string& error) {
-    const fs::path path = fs::path(state_dir) / "plan-token.key";
-    std::string bytes;
-    if (!core::read_file(path, bytes) && bytes.size() == 32)
-        return std::vector<std::byte>(reinterpret_cast<const std::byte*>(bytes.data()),
-                                      reinterpret_cast<const std::byte*>(bytes.data()) + 32);
-    unsigned char fresh[32];
-    if (RAND_priv_bytes(fresh, sizeof fresh) != 1) {
-        error = "cannot generate the plan-token key";
-        return std::nullopt;
-    }
-    std::error_code ec;
-    fs::create_directories(state_dir, ec);
-    const std::string data(reinterpret_cast<const char*>(fresh), sizeof fresh);
-    if (auto e = core::write_file_atomic(path, fs::path(state_dir) / ".tmp-plan-token.key", data, 0600)) {
-        error = e.message();
-        return std::nullopt;
-    }
-    return std::vector<std::byte>(reinterpret_cast<const std::byte*>(fresh),
-                                  reinterpret_cast<const std::byte*>(fresh) + sizeof fresh);
-}
 
 void print_plan(const restore::restore_plan& p, const config::environment& env) {
     std::cout << (p.action == "undelete" ? "Undelete" : "Restore") << " plan for " << p.environment
@@ -225,7 +192,7 @@ int backup_command(const std::vector<std::string_view>& args) {
         return rc;
     backup::backup_request req;
     req.schedule = a.options.count("schedule") ? a.options.at("schedule") : "on-demand";
-    req.requested_by = user_name() + "@" + s.host;
+    req.requested_by = user_name(::getuid()) + "@" + s.host;
     req.force_snapshot = a.options.count("force") != 0;
     const auto out = s.run(backup::run_backup(*s.jobs, *s.env, s.clients->access(*s.env), req));
     std::cout << s.env->name << ": " << backup::to_string(out.status) << ": " << out.message << "\n";
@@ -293,16 +260,16 @@ int restore_command(const std::vector<std::string_view>& args) {
     req.roll_forward_serial = a.options.count("roll-forward-serial") != 0;
     req.reason = a.options.at("reason");
     req.uid = static_cast<long long>(::getuid());
-    req.user = user_name();
+    req.user = user_name(::getuid());
 
     std::string key_error;
-    auto key = token_key(s.cfg->state_dir, key_error);
-    if (!key) {
-        std::cerr << "tfsnapd restore: " << key_error << "\n";
+    auto key = plan_token_key(s.cfg->state_dir, key_error);
+    if (!key_error.empty()) {
+        std::cerr << "tfsnapd restore: cannot keep the plan-token key: " << key_error << "\n";
         return exit_failed;
     }
     restore::restore_context rctx{
-        *s.jobs, s.cfg->state_dir, std::move(*key), s.host, "tfsnap " TFSNAP_VERSION, {}, {}};
+        *s.jobs, s.cfg->state_dir, std::move(key), s.host, "tfsnap " TFSNAP_VERSION, {}, {}};
     std::vector<std::pair<std::string, std::string>> tf_creds;
     if (req.mode == "full")
         tf_creds = s.run(s.clients->terraform_credentials(*s.env));

@@ -1,6 +1,7 @@
 #include "service.hpp"
 
 #include "clients.hpp"
+#include "identity.hpp"
 
 #include "tfsnap/backup/backup_job.hpp"
 #include "tfsnap/backup/records.hpp"
@@ -36,7 +37,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <openssl/rand.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -118,32 +118,6 @@ std::string rfc3339(core::time_point t) {
     return core::format_rfc3339(std::chrono::floor<std::chrono::seconds>(t));
 }
 
-std::string host_name() {
-    char name[256] = {};
-    ::gethostname(name, sizeof name - 1);
-    return name;
-}
-
-std::vector<std::byte> fresh_key() {
-    std::vector<std::byte> key(32);
-    if (RAND_priv_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1)
-        throw std::runtime_error("cannot generate the plan-token key");
-    return key;
-}
-
-// The plan-token key in <state_dir>/plan-token.key (shared with `tfsnapd restore`).
-std::vector<std::byte> token_key(const std::string& state_dir) {
-    const fs::path path = fs::path(state_dir) / "plan-token.key";
-    std::string bytes;
-    if (!core::read_file(path, bytes) && bytes.size() == 32)
-        return {reinterpret_cast<const std::byte*>(bytes.data()),
-                reinterpret_cast<const std::byte*>(bytes.data()) + 32};
-    auto key = fresh_key();
-    const std::string data(reinterpret_cast<const char*>(key.data()), key.size());
-    (void)core::write_file_atomic(path, fs::path(state_dir) / ".tmp-plan-token.key", data, 0600);
-    return key;
-}
-
 class service {
 public:
     explicit service(std::string file) : file_(std::move(file)) {}
@@ -171,13 +145,17 @@ public:
             std::make_shared<client_set>(io_.get_executor(), clock_, log_, aws::capture_environment(environ));
         jobs_.emplace(backup::job_context{
             *catalog_, clock_, log_, buckets_, "tfsnapd@" + host_name(), TFSNAP_VERSION, std::nullopt, {}});
+        std::string key_problem;
         rctx_.emplace(restore::restore_context{*jobs_,
                                                cfg_->state_dir,
-                                               token_key(cfg_->state_dir),
+                                               plan_token_key(cfg_->state_dir, key_problem),
                                                host_name(),
                                                "tfsnap " TFSNAP_VERSION,
                                                {},
                                                {}});
+        if (!key_problem.empty())
+            log_.warning("cannot keep the plan-token key (" + key_problem +
+                         "): plans made by tfsnapd restore and by this daemon do not mix");
         metrics_.emplace(registry_, TFSNAP_VERSION);
         changes_.emplace(io_.get_executor());
 
@@ -510,7 +488,7 @@ private:
                     404, "unknown_environment", "no environment " + route.env + " in " + file_));
         }
         const std::string& body = rq.req().body();
-        const std::string who = user_of(rq.peer()) + "@" + host_name();
+        const std::string who = user_name(rq.peer().uid) + "@" + host_name();
         switch (route.route) {
             case control::route_id::status:
                 co_return json_response(200, status_json());
@@ -588,12 +566,6 @@ private:
             }
         }
         co_return control::error_reply(control::json_error(404, "not_found", "no such resource"));
-    }
-
-    static std::string user_of(const control::peer_credentials& p) {
-        if (const passwd* pw = ::getpwuid(p.uid))
-            return pw->pw_name;
-        return "uid" + std::to_string(p.uid);
     }
 
     asio::awaitable<control::response> restore_request(control::request_context& rq,
