@@ -294,11 +294,14 @@ void runner::on_done(std::uint64_t id, std::exception_ptr e, job_outcome outcome
         try {
             std::rethrow_exception(e);
         } catch (const boost::system::system_error& err) {
-            if (err.code() == asio::error::operation_aborted)
+            if (err.code() == asio::error::operation_aborted) {
                 status = replaced ? job_status::replaced : job_status::cancelled;
-            else
+                detail = replaced ? "replaced by a newer run (concurrency: replace)"
+                                  : "cancelled: tfsnapd stopped before the job finished";
+            } else {
                 status = job_status::failed;
-            detail = err.what();
+                detail = err.what();
+            }
         } catch (const std::exception& err) {
             status = job_status::failed;
             detail = err.what();
