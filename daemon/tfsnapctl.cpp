@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,7 @@ Commands:
   job ID                          one job, with its steps and result
   audit [--env ENV] [--limit N]   the restore audit log, newest first
   reload                          reload the daemon's configuration
+  metrics                         the Prometheus metrics (--json: one object per sample)
   backup ENV [--wait]             take a snapshot now (--wait: until the job is done)
   verify ENV [--wait]             verify ENV's snapshots
   prune ENV [--dry-run]           apply the retention policy (--dry-run: only show it)
@@ -244,6 +247,76 @@ public:
         for (const char* k : {"version", "config", "environments", "running", "next_run", "status"})
             std::cout << k << ":" << std::string(14 - std::string(k).size(), ' ') << or_dash(str(doc_, k))
                       << "\n";
+        return exit_ok;
+    }
+
+    // GET /metrics: the Prometheus text as is, or with --json one object per sample:
+    // {"metrics":[{"name":..,"labels":{..},"value":..}]} (comment lines dropped)
+    int metrics() {
+        if (auto rc = call("GET", "/metrics"))
+            return *rc;
+        if (!json_) {
+            std::cout << raw_;
+            return exit_ok;
+        }
+        rapidjson::StringBuffer sb;
+        rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+        w.StartObject();
+        w.Key("metrics");
+        w.StartArray();
+        std::istringstream in(raw_);
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.empty() || line.front() == '#')
+                continue;
+            const auto brace = line.find('{');
+            const auto space = line.rfind(' ');
+            if (space == std::string::npos)
+                continue;
+            const auto name_end = brace != std::string::npos && brace < space ? brace : line.find(' ');
+            w.StartObject();
+            w.Key("name");
+            w.String(line.substr(0, name_end));
+            w.Key("labels");
+            w.StartObject();
+            if (brace != std::string::npos && brace < space) {
+                // name="value" pairs; values escape \\, \" and \n
+                std::size_t i = brace + 1;
+                while (i < line.size() && line[i] != '}') {
+                    const auto eq = line.find('=', i);
+                    if (eq == std::string::npos || eq + 1 >= line.size() || line[eq + 1] != '"')
+                        break;
+                    std::string label = line.substr(i, eq - i), v;
+                    std::size_t j = eq + 2;
+                    for (; j < line.size() && line[j] != '"'; ++j) {
+                        if (line[j] == '\\' && j + 1 < line.size()) {
+                            ++j;
+                            v += line[j] == 'n' ? '\n' : line[j];
+                        } else {
+                            v += line[j];
+                        }
+                    }
+                    w.Key(label.c_str(), static_cast<rapidjson::SizeType>(label.size()));
+                    w.String(v);
+                    i = j + 1;
+                    if (i < line.size() && line[i] == ',')
+                        ++i;
+                }
+            }
+            w.EndObject();
+            w.Key("value");
+            const std::string v = line.substr(space + 1);
+            char* end = nullptr;
+            const double d = std::strtod(v.c_str(), &end);
+            if (end != v.c_str() && *end == '\0' && std::isfinite(d))
+                w.Double(d);
+            else
+                w.String(v);  // +Inf, NaN
+            w.EndObject();
+        }
+        w.EndArray();
+        w.EndObject();
+        std::cout << sb.GetString() << "\n";
         return exit_ok;
     }
 
@@ -649,6 +722,7 @@ int run(int argc, char** argv) {
         {"job", {}},
         {"audit", {"--env=", "--limit="}},
         {"reload", {}},
+        {"metrics", {}},
         {"backup", {"--wait"}},
         {"verify", {"--wait"}},
         {"prune", {"--dry-run"}},
@@ -707,12 +781,14 @@ int run(int argc, char** argv) {
     };
 
     ctl c(socket, json);
-    if (command == "status" || command == "envs" || command == "jobs" || command == "reload") {
+    if (command == "status" || command == "envs" || command == "jobs" || command == "reload" ||
+        command == "metrics") {
         need_args(0, "");
-        return command == "status" ? c.status()
-               : command == "envs" ? c.envs()
-               : command == "jobs" ? c.jobs()
-                                   : c.reload();
+        return command == "status"    ? c.status()
+               : command == "envs"    ? c.envs()
+               : command == "jobs"    ? c.jobs()
+               : command == "metrics" ? c.metrics()
+                                      : c.reload();
     }
     if (command == "audit") {
         need_args(0, "");

@@ -100,6 +100,13 @@ ctl --json audit --env prod --limit 5
 check "audit --json has the restore" "$OUT" has "$OUT" '"reason":"ctl test"'
 ctl --json status
 check "status after the restore" "$OUT" has "$OUT" '"version":'
+ctl --json metrics
+v=$(json '[m["value"] for m in d["metrics"] if m["name"]=="tfsnap_restore_total" and m["labels"]=={"env":"prod","result":"ok"}][0]' <<<"$OUT")
+check "metrics --json counts the restore" "$OUT" test "$v" = 1.0
+v=$(json '[m["value"] for m in d["metrics"] if m["name"]=="tfsnap_backup_duration_seconds_count"][0]' <<<"$OUT")
+check "... and the backup's duration" "$OUT" test "$v" != 0.0
+ctl metrics
+check "metrics prints the Prometheus text" "$OUT" has "$OUT" '^# TYPE tfsnap_backup_total counter$'
 
 # human output
 ctl envs
@@ -139,9 +146,20 @@ check "restore without a target exits 2" "$OUT" test "$RC" = 2
 
 # authorization: nobody is a reader
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
-    chmod 0666 "$SOCK"
     chmod 0755 "$WORK"
     as_nobody() { RC=0; OUT=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" --socket "$SOCK" "$@" 2>&1) || RC=$?; }
+    as_daemon() { RC=0; OUT=$(setpriv --reuid=daemon --regid=daemon --clear-groups "$CTL" --socket "$SOCK" "$@" 2>&1) || RC=$?; }
+    # the socket is 0660 and root's group: a user outside it cannot even connect
+    mode=$(stat -c %a "$SOCK")
+    check "the control socket is 0660" "$mode" test "$mode" = 660
+    as_nobody snapshots prod
+    check "a user outside the socket's group exits 5" "$OUT" test "$RC" = 5
+    check "... saying permission was denied" "$OUT" has "$OUT" "[Pp]ermission denied"
+    chmod 0666 "$SOCK"
+    # a user who can connect but is neither a reader nor an operator: 403, naming the role
+    as_daemon --json snapshots prod
+    check "a user with no role is refused (exit 3)" "$OUT" test "$RC" = 3
+    check "... with a clear 403 naming the reader role" "$OUT" has "$OUT" "reader"
     as_nobody --json snapshots prod
     check "a reader may list snapshots" "$OUT" test "$RC" = 0
     as_nobody backup prod
