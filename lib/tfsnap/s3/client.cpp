@@ -218,6 +218,8 @@ asio::awaitable<client::call_result> client::execute(const call& c) {
         req.service = "s3";
         req.idempotent = c.idempotent;
         auto r = co_await http::send_signed(http_, signer_, cred.creds, clock_, req, sink);
+        if (cfg_.on_attempt)
+            cfg_.on_attempt(c.operation, r.ec ? 0U : r.res.status);
         if (r.ec) {
             out.info.detail = r.info.phase + ": " + r.info.detail;
             co_return r.ec;

@@ -42,6 +42,10 @@ struct client_config {
     bool path_style = false;
     http::retry_policy retry;
     int list_page_size = 1000;  // max-keys of ListObjectVersions
+    // Called after every attempt (retries included) with the operation ("GetObject", ...) and
+    // the HTTP status, or 0 when no response came (connection error, timeout). For metrics;
+    // it must not throw.
+    std::function<void(std::string_view operation, unsigned status)> on_attempt;
 };
 
 using http::credentials_lookup;
