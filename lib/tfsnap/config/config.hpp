@@ -154,6 +154,27 @@ struct environment {
     std::string lock_id() const { return bucket + "/" + key; }
 };
 
+// The events a webhook may subscribe to, in this order (notify::event_kind's names).
+inline constexpr std::string_view webhook_events[] = {"failure", "success", "restore", "state-deleted",
+                                                      "expiry"};
+
+// One webhook of `notify.webhooks`. The URL is a secret (Slack's carries its token in the path):
+// only its scheme://host[:port] (validate.hpp's url_origin) may appear in logs and messages.
+struct webhook_config {
+    std::string url;                               // empty when url_credential is used
+    std::string url_credential;                    // systemd credential name, read at delivery time
+    std::vector<std::string> events;               // validated names, in webhook_events order
+    std::optional<std::string> slack_template;     // set: the body is {"text": "<rendered>"}
+    duration timeout = std::chrono::seconds{10};   // each attempt
+    int retries = 3;                               // attempts after the first (0-10)
+    duration deadline = std::chrono::seconds{60};  // the whole delivery, retries included
+    position where;
+};
+
+struct notify_config {
+    std::vector<webhook_config> webhooks;  // in file order
+};
+
 struct control_config {
     std::string socket = "/run/tfsnap/control.sock";
     std::vector<std::string> readers;    // "group:NAME" or "user:NAME"; may GET
@@ -165,12 +186,19 @@ struct catalog_config {
     duration git_timeout = std::chrono::seconds{30};
 };
 
+struct metrics_config {
+    // Also serve GET /metrics on this loopback TCP address ("127.0.0.1:9464", "[::1]:9464").
+    std::optional<std::string> listen;
+};
+
 struct daemon_config {
     std::string file;  // where it was loaded from
     std::string state_dir = "/var/lib/tfsnap";
     std::int64_t max_concurrent_jobs = 4;  // scheduled runs beyond this wait in due order
     control_config control;
+    notify_config notify;
     catalog_config catalog;
+    metrics_config metrics;
     duration shutdown_grace = std::chrono::seconds{30};  // SIGTERM: running jobs may finish this long
     duration job_retention = std::chrono::hours{24};     // finished jobs stay listed this long
     std::vector<environment> environments;               // in file order

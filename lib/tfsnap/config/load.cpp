@@ -456,6 +456,165 @@ public:
         return c;
     }
 
+    // kind_of without the value: a webhook URL is a secret and must not reach a message.
+    static std::string shape_of(const YAML::Node& n) { return n.IsScalar() ? "a single value" : kind_of(n); }
+
+    // notify: { webhooks: [ { url | url_credential, events, slack_template, timeout, retries,
+    // deadline } ] }
+    void read_notify(const YAML::Node& root, notify_config& out) {
+        const auto sec = open_section(root, "notify", "", {"webhooks"});
+        if (!sec)
+            return;
+        const YAML::Node list = sec->node["webhooks"];
+        if (!is_set(list))
+            return;
+        const std::string lp = join(sec->path, "webhooks");
+        if (!list.IsSequence()) {
+            report(list, lp, "expected a list of webhooks, got " + shape_of(list),
+                   "write one entry per webhook: - { url: https://..., events: [failure] }");
+            return;
+        }
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            if (auto w = read_webhook(list[i], lp + "[" + std::to_string(i) + "]"))
+                out.webhooks.push_back(std::move(*w));
+        }
+    }
+
+    std::optional<webhook_config> read_webhook(const YAML::Node& n, const std::string& p) {
+        if (!n.IsMap()) {
+            report(n, p, "expected a map of webhook settings, got " + shape_of(n),
+                   "write { url: https://..., events: [failure] }, or url_credential: NAME instead of url");
+            return std::nullopt;
+        }
+        if (!expect_map(
+                n, p,
+                {"url", "url_credential", "events", "slack_template", "timeout", "retries", "deadline"})) {
+            return std::nullopt;
+        }
+        webhook_config w;
+        w.where = {n.Mark().line + 1, n.Mark().column + 1};
+        read_webhook_url(n, p, w);
+
+        std::string valid;
+        for (const auto name : webhook_events)
+            valid += (valid.empty() ? "" : ", ") + std::string(name);
+        const YAML::Node ev = n["events"];
+        const std::string ep = join(p, "events");
+        if (!is_set(ev)) {
+            w.events = {"failure", "restore", "state-deleted", "expiry"};
+        } else if (!ev.IsSequence() || ev.size() == 0) {
+            report(ev, ep,
+                   ev.IsSequence() ? "the list of events is empty" : "expected a list, got " + kind_of(ev),
+                   "write for example [failure, state-deleted]; valid events: " + valid);
+        } else {
+            bool chosen[std::size(webhook_events)] = {};
+            for (std::size_t i = 0; i < ev.size(); ++i) {
+                const YAML::Node item = ev[i];
+                const std::string ip = ep + "[" + std::to_string(i) + "]";
+                const auto* it = std::end(webhook_events);
+                if (item.IsScalar())
+                    it = std::find(std::begin(webhook_events), std::end(webhook_events), item.Scalar());
+                if (it == std::end(webhook_events)) {
+                    auto guess =
+                        item.IsScalar() ? closest_match(item.Scalar(), webhook_events) : std::nullopt;
+                    report(item, ip, "unknown event " + kind_of(item),
+                           guess ? "did you mean " + quoted(*guess) + "? valid events: " + valid
+                                 : "valid events: " + valid);
+                    continue;
+                }
+                auto& taken = chosen[it - std::begin(webhook_events)];
+                if (taken) {
+                    report(item, ip, "event " + quoted(*it) + " is listed twice", "keep one");
+                    continue;
+                }
+                taken = true;
+            }
+            for (std::size_t i = 0; i < std::size(webhook_events); ++i) {
+                if (chosen[i])
+                    w.events.emplace_back(webhook_events[i]);
+            }
+        }
+
+        if (auto t = string_at(n, "slack_template", p, ":rotating_light: {event} {env}: {message}")) {
+            if (t->empty()) {
+                report(n["slack_template"], join(p, "slack_template"), "slack_template is empty",
+                       "write a template such as \":rotating_light: {event} {env}: {message}\", or remove it "
+                       "to send tfsnap's JSON document");
+            } else {
+                w.slack_template = *t;
+            }
+        }
+        bool times_ok = true;
+        for (const std::string_view k : {"timeout", "deadline"}) {
+            const auto d = duration_at(n, k, p);
+            times_ok = times_ok && (d || !is_set(n[std::string(k)]));
+            if (!d)
+                continue;
+            if (*d <= duration{0}) {
+                report(n[std::string(k)], join(p, k), std::string(k) + " must be longer than 0s",
+                       "write a duration such as 10s");
+                times_ok = false;
+                continue;
+            }
+            (k == "timeout" ? w.timeout : w.deadline) = *d;
+        }
+        if (times_ok && w.timeout > w.deadline) {
+            const std::string k = is_set(n["timeout"]) ? "timeout" : "deadline";
+            report(
+                n[k], join(p, k),
+                "timeout " + format_duration(w.timeout) + " is longer than deadline " +
+                    format_duration(w.deadline),
+                "the deadline covers the whole delivery, retries included; raise deadline or lower timeout");
+        }
+        if (auto r = count_at(n, "retries", p, "write 0 for a single attempt, or up to 10 retries")) {
+            if (*r > 10) {
+                report(n["retries"], join(p, "retries"), "must be at most 10, got " + std::to_string(*r),
+                       "write 0 to 10; the deadline bounds the delivery anyway");
+            } else {
+                w.retries = static_cast<int>(*r);
+            }
+        }
+        return w;
+    }
+
+    // Exactly one of url and url_credential.
+    void read_webhook_url(const YAML::Node& n, const std::string& p, webhook_config& w) {
+        const auto url = string_at(n, "url", p, "https://hooks.example.com/...");
+        if (url) {
+            if (auto why = check_webhook_url(*url)) {
+                report(n["url"], join(p, "url"), *why,
+                       "write the URL the service gave you, such as https://hooks.slack.com/services/..., or "
+                       "keep it in a systemd credential and write url_credential: NAME");
+            } else {
+                w.url = *url;
+            }
+        }
+        const std::string cp = join(p, "url_credential");
+        const std::string name_hint =
+            "write the name given to LoadCredential=, 1-64 of A-Z a-z 0-9 . _ -, such as slack-webhook";
+        if (auto name = string_at(n, "url_credential", p, "slack-webhook")) {
+            if (name->find("://") != std::string::npos) {
+                report(n["url_credential"], cp, "url_credential names a systemd credential, not a URL",
+                       "write url: for the URL itself, or " + name_hint);
+            } else if (name->find('/') != std::string::npos) {
+                // not quoted: a URL without its scheme would still carry its token
+                report(n["url_credential"], cp, "invalid credential name: it contains '/'", name_hint);
+            } else if (!is_valid_name(*name)) {
+                report(n["url_credential"], cp, "invalid credential name " + quoted(*name), name_hint);
+            } else {
+                w.url_credential = *name;
+            }
+        }
+        if (is_set(n["url"]) && is_set(n["url_credential"])) {
+            report(n["url_credential"], cp, "url and url_credential both name the webhook URL",
+                   "keep one of them");
+        } else if (!is_set(n["url"]) && !is_set(n["url_credential"]) && suggested_.count(cp) == 0) {
+            report_missing(
+                n, p, "url",
+                "add url: https://..., or url_credential: NAME (a systemd credential holding the URL)");
+        }
+    }
+
     void read_connection(const YAML::Node& map, const std::string& path, connection_settings& s) {
         s.region = string_at(map, "region", path, "us-east-1");
         if (s.region && !is_valid_region(*s.region)) {
@@ -770,7 +929,7 @@ public:
         }
         if (!expect_map(root, "",
                         {"state_dir", "max_concurrent_jobs", "shutdown_grace", "job_retention", "control",
-                         "catalog", "defaults", "environments"}))
+                         "catalog", "metrics", "notify", "defaults", "environments"}))
             return std::nullopt;
         daemon_config cfg;
         cfg.file = file_;
@@ -797,10 +956,22 @@ public:
             cfg.shutdown_grace = *d;
         if (auto d = duration_at(root, "job_retention", ""))
             cfg.job_retention = *d;
+        read_notify(root, cfg.notify);
         if (const auto sec = open_section(root, "catalog", "", {"git", "git_timeout"})) {
             cfg.catalog.git = bool_at(sec->node, "git", sec->path).value_or(false);
             if (auto t = duration_at(sec->node, "git_timeout", sec->path))
                 cfg.catalog.git_timeout = *t;
+        }
+
+        if (const auto sec = open_section(root, "metrics", "", {"listen"})) {
+            if (auto l = string_at(sec->node, "listen", sec->path, "127.0.0.1:9464")) {
+                auto problem = check_loopback_listen(*l);
+                if (problem.empty())
+                    cfg.metrics.listen = *l;
+                else
+                    report(sec->node["listen"], "metrics.listen", problem,
+                           "write a loopback address and port, such as 127.0.0.1:9464 or [::1]:9464");
+            }
         }
 
         connection_settings defaults;

@@ -2,7 +2,10 @@
 
 #include <date/tz.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <charconv>
 #include <stdexcept>
 #include <vector>
 
@@ -156,6 +159,102 @@ std::optional<std::string> check_endpoint(std::string_view url) {
     return std::nullopt;
 }
 
+namespace {
+
+// The pieces of "scheme://[userinfo@]host[:port][/path][?query][#fragment]", as written.
+struct url_parts {
+    std::string_view scheme;     // "https" or "http"
+    bool has_userinfo = false;   // an '@' before the host
+    std::string_view host_port;  // "host", "host:8080", "[::1]:8080"
+    std::string_view host;       // without brackets
+    std::string_view port;       // empty when absent
+    bool well_formed = true;     // brackets and the port separator are where they belong
+};
+
+std::optional<url_parts> split_url(std::string_view url) noexcept {
+    url_parts p;
+    if (url.starts_with("https://")) {
+        p.scheme = url.substr(0, 5);
+        url.remove_prefix(8);
+    } else if (url.starts_with("http://")) {
+        p.scheme = url.substr(0, 4);
+        url.remove_prefix(7);
+    } else {
+        return std::nullopt;
+    }
+    const auto authority = url.substr(0, url.find_first_of("/?#"));
+    const auto at = authority.rfind('@');
+    p.has_userinfo = at != std::string_view::npos;
+    p.host_port = at == std::string_view::npos ? authority : authority.substr(at + 1);
+    if (p.host_port.starts_with('[')) {
+        const auto close = p.host_port.find(']');
+        if (close == std::string_view::npos) {
+            p.well_formed = false;
+            return p;
+        }
+        p.host = p.host_port.substr(1, close - 1);
+        const auto rest = p.host_port.substr(close + 1);
+        if (!rest.empty()) {
+            p.well_formed = rest.front() == ':';
+            p.port = rest.substr(1);
+        }
+        return p;
+    }
+    const auto colon = p.host_port.rfind(':');
+    p.host = p.host_port.substr(0, colon);
+    if (colon != std::string_view::npos)
+        p.port = p.host_port.substr(colon + 1);
+    return p;
+}
+
+}  // namespace
+
+std::optional<std::string> check_webhook_url(std::string_view url) {
+    const auto p = split_url(url);
+    if (!p)
+        return "the webhook URL must start with https:// or http://";
+    if (std::any_of(url.begin(), url.end(), [](char c) {
+            const auto u = static_cast<unsigned char>(c);
+            return u <= 0x20 || u >= 0x7f;
+        })) {
+        return "the webhook URL contains a space, a control character or a non-ASCII character";
+    }
+    if (p->has_userinfo) {
+        return "the webhook URL contains user information (NAME@host), which tfsnap never sends";
+    }
+    if (url.find('#') != std::string_view::npos)
+        return "the webhook URL has a fragment (#...), which is never sent to the server";
+    if (p->host.empty() || !p->well_formed)
+        return "the webhook URL has no valid host name";
+    const bool bracketed = p->host_port.starts_with('[');
+    if (!std::all_of(p->host.begin(), p->host.end(), [bracketed](char c) {
+            if (bracketed)
+                return is_alnum(c) || c == ':' || c == '.';
+            return is_alnum(c) || c == '.' || c == '-' || c == '_';
+        })) {
+        return "the webhook URL has no valid host name";
+    }
+    if (!p->host_port.empty() && p->host_port.back() == ':' && p->port.empty())
+        return "the webhook URL's port is not a number from 1 to 65535";
+    if (!p->port.empty()) {
+        unsigned port = 0;
+        const auto [end, ec] = std::from_chars(p->port.data(), p->port.data() + p->port.size(), port);
+        if (ec != std::errc{} || end != p->port.data() + p->port.size() || port == 0 || port > 65535)
+            return "the webhook URL's port is not a number from 1 to 65535";
+    }
+    return std::nullopt;
+}
+
+std::string url_origin(std::string_view url) {
+    const auto p = split_url(url);
+    if (!p || p->host.empty() || !p->well_formed)
+        return {};
+    std::string out(p->scheme);
+    out += "://";
+    out += p->host_port;
+    return out;
+}
+
 bool is_valid_principal(std::string_view p) noexcept {
     std::string_view name;
     if (p.starts_with("user:")) {
@@ -169,6 +268,46 @@ bool is_valid_principal(std::string_view p) noexcept {
         return false;
     return std::all_of(name.begin(), name.end(),
                        [](char c) { return is_alnum(c) || c == '_' || c == '-' || c == '.'; });
+}
+
+std::optional<listen_address> parse_listen_address(std::string_view s) {
+    const auto colon = s.rfind(':');
+    if (colon == std::string_view::npos || colon == 0)
+        return std::nullopt;
+    std::string_view host = s.substr(0, colon);
+    const std::string_view port = s.substr(colon + 1);
+    if (host.front() == '[') {
+        if (host.size() < 3 || host.back() != ']')
+            return std::nullopt;
+        host = host.substr(1, host.size() - 2);
+    } else if (host.find(':') != std::string_view::npos) {
+        return std::nullopt;  // an IPv6 address needs brackets
+    }
+    unsigned p = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p == 0 || p > 65535)
+        return std::nullopt;
+    return listen_address{std::string(host), static_cast<std::uint16_t>(p)};
+}
+
+std::string check_loopback_listen(std::string_view s) {
+    const auto a = parse_listen_address(s);
+    if (!a)
+        return "\"" + std::string(s) + "\" is not HOST:PORT";
+    if (a->host == "localhost")
+        return {};
+    unsigned char v4[4];
+    unsigned char v6[16];
+    if (inet_pton(AF_INET, a->host.c_str(), v4) == 1)
+        return v4[0] == 127
+                   ? std::string()
+                   : a->host + " is not a loopback address: the metrics listener serves this host only";
+    if (inet_pton(AF_INET6, a->host.c_str(), v6) == 1) {
+        const bool loopback = std::all_of(v6, v6 + 15, [](unsigned char b) { return b == 0; }) && v6[15] == 1;
+        return loopback ? std::string()
+                        : a->host + " is not a loopback address: the metrics listener serves this host only";
+    }
+    return "\"" + a->host + "\" is not an IP address";
 }
 
 }  // namespace tfsnap::config

@@ -3,6 +3,7 @@
 // the same kinds of names at run time (the control API validates environment names with
 // `is_valid_name` before a name can reach a path).
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -39,7 +40,27 @@ std::optional<std::string> check_state_key(std::string_view key);
 // fragment. The message says what is wrong, or nullopt when valid.
 std::optional<std::string> check_endpoint(std::string_view url);
 
+// A webhook URL: "http(s)://host[:port][/path][?query]", no user information, fragment, spaces
+// or control characters. The URL is a secret (Slack's carries its token in the path), so the
+// message never quotes it. nullopt when valid.
+std::optional<std::string> check_webhook_url(std::string_view url);
+
+// "scheme://host[:port]" of a URL, the only part of a webhook URL that may be shown; "" when
+// `url` has no http(s) scheme and host.
+std::string url_origin(std::string_view url);
+
 // "user:NAME" or "group:NAME" (NAME as useradd accepts it).
 bool is_valid_principal(std::string_view principal) noexcept;
+
+// A TCP listen address "HOST:PORT": an IPv4 address, "[IPv6]" or "localhost", and a port 1-65535.
+struct listen_address {
+    std::string host;  // without brackets
+    std::uint16_t port = 0;
+};
+std::optional<listen_address> parse_listen_address(std::string_view s);
+
+// metrics.listen: a listen address on the loopback interface (127.0.0.0/8, ::1, localhost).
+// What is wrong, or "" when it is fine.
+std::string check_loopback_listen(std::string_view s);
 
 }  // namespace tfsnap::config
