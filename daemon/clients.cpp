@@ -47,6 +47,7 @@ client_set::per_environment& client_set::of(const config::environment& env) {
         s3c.region = env.region;
         s3c.endpoint = env.endpoint;
         s3c.path_style = env.path_style;
+        s3c.on_attempt = s3_observer_;
         e.s3 = std::make_unique<s3::client>(http, s3c, creds, clock_);
         if (env.lock.dynamodb_table) {
             dynamodb::client_config dc;

@@ -19,9 +19,11 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tfsnap::daemon {
@@ -34,6 +36,10 @@ public:
 
     backup::environment_access access(const config::environment& env);
     const std::vector<std::string>& problems(const config::environment& env);
+
+    // Every S3 attempt of every environment's client built from now on is reported here
+    // (operation, HTTP status or 0): the tfsnap_s3_requests_total metric.
+    void observe_s3(std::function<void(std::string_view, unsigned)> f) { s3_observer_ = std::move(f); }
 
     // AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN for a full restore's
     // Terraform run, from the environment's provider (empty when it has none right now).
@@ -49,6 +55,7 @@ private:
     const core::wall_clock& clock_;
     core::logger log_;
     aws::environment process_env_;
+    std::function<void(std::string_view, unsigned)> s3_observer_;
     std::map<std::string, std::unique_ptr<http::client>> http_;  // by CA bundle ("" = system)
     std::map<std::string, std::unique_ptr<per_environment>> envs_;
 };

@@ -7,13 +7,17 @@
 #include "tfsnap/backup/records.hpp"
 #include "tfsnap/backup/verify_job.hpp"
 #include "tfsnap/config/load.hpp"
+#include "tfsnap/config/validate.hpp"
 #include "tfsnap/control/body.hpp"
 #include "tfsnap/control/change_notifier.hpp"
+#include "tfsnap/control/metrics_listener.hpp"
 #include "tfsnap/control/server.hpp"
 #include "tfsnap/core/atomic_file.hpp"
 #include "tfsnap/core/rfc3339.hpp"
 #include "tfsnap/metrics/registry.hpp"
 #include "tfsnap/metrics/tfsnap_metrics.hpp"
+#include "tfsnap/notify/dispatcher.hpp"
+#include "tfsnap/notify/event.hpp"
 #include "tfsnap/restore/audit.hpp"
 #include "tfsnap/restore/restore.hpp"
 #include "tfsnap/scheduler/runner.hpp"
@@ -43,6 +47,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 
 extern char** environ;
 
@@ -141,8 +146,7 @@ public:
             log_.error("cannot open the catalog: " + s.info.path + ": " + s.info.message);
             return exit_software;
         }
-        clients_ =
-            std::make_shared<client_set>(io_.get_executor(), clock_, log_, aws::capture_environment(environ));
+        clients_ = make_clients();
         jobs_.emplace(backup::job_context{
             *catalog_, clock_, log_, buckets_, "tfsnapd@" + host_name(), TFSNAP_VERSION, std::nullopt, {}});
         std::string key_problem;
@@ -157,6 +161,13 @@ public:
             log_.warning("cannot keep the plan-token key (" + key_problem +
                          "): plans made by tfsnapd restore and by this daemon do not mix");
         metrics_.emplace(registry_, TFSNAP_VERSION);
+        // webhooks: their own HTTP client (system CA store, short deadlines per delivery)
+        http::client_config hc;
+        hc.user_agent = "tfsnap/" TFSNAP_VERSION;
+        webhook_http_ = std::make_unique<http::client>(io_.get_executor(), hc);
+        webhooks_ =
+            std::make_unique<notify::dispatcher>(io_.get_executor(), *webhook_http_, log_, host_name());
+        webhooks_->configure(cfg_->notify.webhooks);
         changes_.emplace(io_.get_executor());
 
         int rc = exit_ok;
@@ -200,9 +211,10 @@ private:
         scheduler::runner_config rc;
         rc.max_concurrent_jobs = static_cast<std::size_t>(cfg_->max_concurrent_jobs);
         rc.history_max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg_->job_retention);
-        rc.on_change = [this](const scheduler::job_record&) {
+        rc.on_change = [this](const scheduler::job_record& rec) {
             changes_->notify_all();
             update_status();
+            notify_job(rec);
         };
         runner_ = std::make_unique<scheduler::runner>(
             io_.get_executor(), clock_, *sleeper_, std::move(specs.specs), *stamps_,
@@ -238,6 +250,7 @@ private:
 
         // 4. run everything; READY=1 once all of it runs
         auto ex = co_await asio::this_coro::executor;
+        start_metrics_listener();
         asio::co_spawn(ex, runner_->run(),
                        asio::bind_cancellation_slot(stop_runner_.slot(), [this](std::exception_ptr) {
                            runner_done_ = true;
@@ -274,10 +287,39 @@ private:
         co_await shutdown();
     }
 
+    // metrics.listen: GET /metrics on a loopback TCP address too. A listener that cannot bind
+    // is logged; the daemon goes on (the control socket serves /metrics as well).
+    void start_metrics_listener() {
+        if (!cfg_->metrics.listen)
+            return;
+        const auto addr = config::parse_listen_address(*cfg_->metrics.listen);
+        if (!addr)
+            return;  // validated at load
+        control::metrics_listener_config mc;
+        mc.host = addr->host;
+        mc.port = addr->port;
+        metrics_listener_ = std::make_unique<control::metrics_listener>(
+            io_.get_executor(), mc, [this] { return registry_.expose(); }, log_);
+        if (const auto ec = metrics_listener_->listen()) {
+            log_.error(metrics_listener_->error_detail() + "; metrics stay on the control socket only",
+                       {{"event", "metrics-listen-failed"}});
+            metrics_listener_.reset();
+            return;
+        }
+        metrics_done_ = false;
+        asio::co_spawn(io_, metrics_listener_->run(),
+                       asio::bind_cancellation_slot(stop_metrics_.slot(), [this](std::exception_ptr) {
+                           metrics_done_ = true;
+                           wake_.cancel();
+                       }));
+        log_.notice("metrics on http://" + *cfg_->metrics.listen + "/metrics");
+    }
+
     asio::awaitable<void> shutdown() {
         (void)notify_.stopping();
         stop_server_.emit(asio::cancellation_type::total);
         stop_housekeeping_.emit(asio::cancellation_type::terminal);
+        stop_metrics_.emit(asio::cancellation_type::total);
         // running jobs may finish within the grace time; then the runner cancels them
         const auto deadline = std::chrono::steady_clock::now() + cfg_->shutdown_grace;
         asio::steady_timer t(co_await asio::this_coro::executor);
@@ -286,10 +328,23 @@ private:
             co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
         }
         stop_runner_.emit(asio::cancellation_type::terminal);
-        while (!(runner_done_ && server_done_ && housekeeping_done_)) {
+        while (!(runner_done_ && server_done_ && housekeeping_done_ && metrics_done_)) {
             wake_.expires_after(1s);
             co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
         }
+        // notifications of the last jobs: what is left of the grace time, at most 5 s more
+        const auto webhooks_until = std::min(std::max(deadline, std::chrono::steady_clock::now() + 1s),
+                                             std::chrono::steady_clock::now() + 5s);
+        while (webhooks_->in_flight() > 0 && std::chrono::steady_clock::now() < webhooks_until) {
+            t.expires_after(100ms);
+            co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        webhooks_->cancel();
+        while (webhooks_->in_flight() > 0) {
+            t.expires_after(10ms);
+            co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        webhook_http_->close_idle();
         log_.notice("tfsnapd stopped");
     }
 
@@ -347,10 +402,13 @@ private:
                    " problem(s); the running configuration stays";
         }
         auto next = std::make_shared<config::daemon_config>(std::move(*loaded.config));
-        if (next->state_dir != cfg_->state_dir || next->control.socket != cfg_->control.socket)
-            log_.warning("reload: state_dir and control.socket take effect at the next start");
+        if (next->state_dir != cfg_->state_dir || next->control.socket != cfg_->control.socket ||
+            next->metrics.listen != cfg_->metrics.listen)
+            log_.warning(
+                "reload: state_dir, control.socket and metrics.listen take effect at the next start");
         next->state_dir = cfg_->state_dir;
         next->control.socket = cfg_->control.socket;
+        next->metrics.listen = cfg_->metrics.listen;
         for (const auto& old : cfg_->environments)
             if (!next->find(old.name))
                 metrics_->forget_environment(old.name);
@@ -359,15 +417,104 @@ private:
             log_.error("schedule " + e.environment + "/" + e.schedule + ": " + e.message);
         cfg_ = next;
         // clients are rebuilt for the new settings; jobs that run keep the ones they started with
-        clients_ =
-            std::make_shared<client_set>(io_.get_executor(), clock_, log_, aws::capture_environment(environ));
+        clients_ = make_clients();
         runner_->update(std::move(specs.specs));
         server_->set_access(cfg_->control);
+        webhooks_->configure(cfg_->notify.webhooks);
         log_.notice("reloaded " + file_ + ": " + std::to_string(cfg_->environments.size()) +
                     " environment(s)");
         update_status();
         (void)notify_.ready();
         return "reloaded";
+    }
+
+    // ------------------------------------------------------------------------------ webhooks
+    notify::event make_event(notify::event_kind kind, const std::string& env) const {
+        notify::event e;
+        e.kind = kind;
+        e.environment = env;
+        e.at = clock_.now();
+        return e;
+    }
+
+    // A finished job: `failure` for a failed or cancelled one, `success` for a backup or verify
+    // that succeeded. Each job once.
+    void notify_job(const scheduler::job_record& rec) {
+        const bool failed =
+            rec.status == scheduler::job_status::failed || rec.status == scheduler::job_status::cancelled;
+        const bool succeeded = rec.status == scheduler::job_status::succeeded;
+        if (!failed && !succeeded)
+            return;
+        if (!notified_jobs_.insert(rec.id).second)
+            return;
+        while (notified_jobs_.size() > 4096)
+            notified_jobs_.erase(notified_jobs_.begin());
+        const std::string& name = rec.what.name;
+        const bool restore_like = name == "restore" || name == "undelete";
+        const std::string kind = rec.what.kind == scheduler::job_kind::verify ? "verify"
+                                 : restore_like || name == "prune"            ? name
+                                                                              : "backup";
+        if (succeeded && (restore_like || name == "prune"))
+            return;  // a restore has its own event; a prune is routine
+        auto e = make_event(failed ? notify::event_kind::failure : notify::event_kind::success,
+                            rec.what.environment);
+        e.job_id = std::to_string(rec.id);
+        e.job_kind = kind;
+        e.result = std::string(scheduler::to_string(rec.status));
+        e.message = kind + " " + (kind == "backup" ? "(" + name + ") " : std::string()) + e.result +
+                    (rec.detail.empty() ? std::string() : ": " + rec.detail);
+        webhooks_->publish(e);
+    }
+
+    // What a backup found that someone must act on: a deleted state (once per delete marker) and
+    // snapshots a lifecycle rule will delete without a copy (when their number changes).
+    void notify_backup(const config::environment& env, const backup::backup_outcome& out) {
+        if (out.status == backup::backup_status::state_deleted) {
+            auto& seen = deleted_notified_[env.name];
+            if (seen != out.version_id || out.version_id.empty()) {
+                seen = out.version_id;
+                auto e = make_event(notify::event_kind::state_deleted, env.name);
+                e.job_kind = "backup";
+                e.result = "state-deleted";
+                e.message = out.message;
+                webhooks_->publish(e);
+            }
+        } else {
+            deleted_notified_.erase(env.name);
+        }
+        if (out.guard) {
+            auto& seen = at_risk_notified_[env.name];
+            if (out.guard->at_risk > 0 && out.guard->at_risk != seen) {
+                auto e = make_event(notify::event_kind::expiry, env.name);
+                e.job_kind = "backup";
+                e.result = "at-risk";
+                e.message = std::to_string(out.guard->at_risk) +
+                            " snapshot(s) will be deleted by a bucket lifecycle rule and have no copy";
+                webhooks_->publish(e);
+            }
+            seen = out.guard->at_risk;
+        }
+    }
+
+    void notify_restore(const config::environment& env, const restore::restore_request& req,
+                        const restore::restore_result& r) {
+        auto e = make_event(notify::event_kind::restore, env.name);
+        e.job_kind = req.undelete ? "undelete" : "restore";
+        e.snapshot_id = req.snapshot_id;
+        e.result = std::string(restore::to_string(r.result));
+        e.message = e.job_kind + " by " + (req.user.empty() ? std::string("?") : req.user) + " (" +
+                    req.reason + "): " + e.result + (r.message.empty() ? std::string() : ": " + r.message);
+        webhooks_->publish(e);
+    }
+
+    std::shared_ptr<client_set> make_clients() {
+        auto c =
+            std::make_shared<client_set>(io_.get_executor(), clock_, log_, aws::capture_environment(environ));
+        c->observe_s3([this](std::string_view op, unsigned status) {
+            const std::string code = status == 0 ? "error" : std::to_string(status);
+            metrics_->s3_requests_total.with({std::string(op), code}).inc();
+        });
+        return c;
     }
 
     // ------------------------------------------------------------------------------ jobs
@@ -415,6 +562,7 @@ private:
         if (out.guard)
             metrics_->expiry_at_risk.with({env.name}).set(static_cast<double>(out.guard->at_risk));
         refresh_catalog_metrics(env);
+        notify_backup(env, out);
         co_return scheduler::job_outcome{out.ok(),
                                          std::string(backup::to_string(out.status)) + ": " + out.message};
     }
@@ -610,6 +758,7 @@ private:
                              const auto r =
                                  co_await restore::execute(*rctx_, e, clients->access(e), req, token);
                              metrics_->restore_total.with({e.name, restore::to_string(r.result)}).inc();
+                             notify_restore(e, req, r);
                              results_[id] = restore_result_json(r);
                              co_return scheduler::job_outcome{
                                  r.ok(), std::string(restore::to_string(r.result)) + ": " + r.message};
@@ -879,7 +1028,15 @@ private:
     backup::bucket_cache buckets_;
     std::optional<backup::job_context> jobs_;
     std::optional<restore::restore_context> rctx_;
+    std::unique_ptr<http::client> webhook_http_;
+    std::unique_ptr<notify::dispatcher> webhooks_;
+    std::set<std::uint64_t> notified_jobs_;                // finished jobs already announced
+    std::map<std::string, std::string> deleted_notified_;  // env -> the delete marker announced
+    std::map<std::string, std::size_t> at_risk_notified_;  // env -> the at-risk count announced
     metrics::registry registry_;
+    std::unique_ptr<control::metrics_listener> metrics_listener_;
+    asio::cancellation_signal stop_metrics_;
+    bool metrics_done_ = true;
     std::optional<metrics::tfsnap_metrics> metrics_;
     std::optional<control::change_notifier> changes_;
     std::unique_ptr<scheduler::file_stamp_store> stamps_;

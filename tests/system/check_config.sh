@@ -46,6 +46,20 @@ grep -q "^$work/bad.yaml:6:30: error: environments.prod.retention.keep_daily: mu
 [ "$(grep -c ': error: ' "$work/err")" = 3 ] || fail "want 3 messages: $(cat "$work/err")"
 grep -q "3 problems; nothing was started" "$work/err" || fail "no count line"
 
+# metrics.listen must be a loopback address
+cat >"$work/metrics.yaml" <<'YAML'
+metrics:
+  listen: 0.0.0.0:9464
+environments:
+  prod: { bucket: tf-state, key: prod/terraform.tfstate }
+YAML
+set +e
+"$tfsnapd" --check-config "$work/metrics.yaml" >/dev/null 2>"$work/err"; rc=$?
+set -e
+[ "$rc" = 78 ] || fail "metrics.listen 0.0.0.0: exit $rc, want 78"
+grep -q "^$work/metrics.yaml:2:11: error: metrics.listen: 0.0.0.0 is not a loopback address.*; write a loopback address and port, such as 127.0.0.1:9464" "$work/err" \
+  || fail "metrics.listen message: $(cat "$work/err")"
+
 # a missing file: exit 78 with the reason
 set +e
 "$tfsnapd" --check-config "$work/missing.yaml" 2>"$work/err"; rc=$?

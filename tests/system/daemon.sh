@@ -10,6 +10,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../harness/testlib.bash
 . "$HERE/../harness/testlib.bash"
 has() { grep -qE -- "$2" <<<"$1"; }
+not_has() { ! grep -qE -- "$2" <<<"$1"; }
 PY=/usr/bin/python3
 
 B=$(unique_name daemon)
@@ -23,10 +24,27 @@ aws_dynamodb create-table --table-name "$T" --attribute-definitions AttributeNam
 aws_s3api put-object --bucket "$B" --key prod/terraform.tfstate --body "$WORK/v1" >/dev/null
 
 SOCK=$WORK/control.sock
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+MPORT=$(free_port)
+HPORT=$(free_port)
+DEAD_PORT=$(free_port)  # nothing listens: a webhook there fails, the jobs do not
 config() {  # config [extra environment yaml]
     cat <<YAML
 state_dir: $WORK/state
 control: { socket: $SOCK }
+metrics: { listen: "127.0.0.1:$MPORT" }
+notify:
+  webhooks:
+    - url: http://127.0.0.1:$HPORT/hooks/json-secret-token
+      events: [success, restore, failure]
+    - url: http://127.0.0.1:$HPORT/hooks/slack-secret-token
+      events: [restore]
+      slack_template: ":rewind: {job_kind} of {env} by tfsnap on {host}: {result}"
+    - url: http://127.0.0.1:$DEAD_PORT/hooks/dead-secret-token
+      events: [success]
+      retries: 1
+      timeout: 2s
+      deadline: 5s
 defaults:
   endpoint: $S3_ENDPOINT
   dynamodb_endpoint: $DYNAMODB_ENDPOINT
@@ -42,6 +60,25 @@ YAML
 config >"$WORK/tfsnapd.yaml"
 api() { curl -sS --max-time 30 --unix-socket "$SOCK" "$@"; }
 json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# a webhook receiver: each POST's path and body, one JSON line each
+cat >"$WORK/hooks.py" <<'PY'
+import http.server, json, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(out, "a") as f:
+            f.write(json.dumps({"path": self.path, "type": self.headers.get("Content-Type"),
+                                "body": json.loads(body)}) + "\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+"$PY" "$WORK/hooks.py" "$HPORT" "$WORK/hooks.log" &
+HOOKS_PID=$!
 
 # a datagram socket standing in for systemd's notify socket; every datagram goes to a file,
 # and on READY=1 the listener asks the control socket at once: it must answer
@@ -71,7 +108,7 @@ for _ in $(seq 50); do [ -S "$WORK/notify.sock" ] && break; sleep 0.1; done
 NOTIFY_SOCKET=$WORK/notify.sock WATCHDOG_USEC=2000000 "$TFSNAPD" --config "$WORK/tfsnapd.yaml" \
     >"$WORK/daemon.log" 2>&1 &
 DPID=$!
-cleanup() { kill "$DPID" "$NOTIFY_PID" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() { kill "$DPID" "$NOTIFY_PID" "$HOOKS_PID" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 for _ in $(seq 100); do grep -q "READY=1" "$WORK/notify.log" 2>/dev/null && break; sleep 0.1; done
 sleep 2.5  # two watchdog intervals of 1 s (half of WATCHDOG_USEC)
@@ -105,6 +142,31 @@ check "the state is v1 again" "" cmp -s "$WORK/now" "$WORK/v1"
 m=$(api http://localhost/metrics)
 check "metrics count the backup" "$m" has "$m" 'tfsnap_backup_total\{env="prod",schedule="on-demand",result="snapshot"\} 1'
 check "metrics count the restore" "$m" has "$m" 'tfsnap_restore_total\{env="prod",result="ok"\} 1'
+check "metrics count S3 requests by operation and status" "$m" has "$m" 'tfsnap_s3_requests_total\{op="GetObject",code="200"\} [1-9]'
+check "... the restore's CopyObject too" "$m" has "$m" 'tfsnap_s3_requests_total\{op="CopyObject",code="200"\} [1-9]'
+tm=$(curl -sS --max-time 10 "http://127.0.0.1:$MPORT/metrics")
+check "metrics.listen serves the same metrics over loopback TCP" "$tm" has "$tm" 'tfsnap_restore_total\{env="prod",result="ok"\} 1'
+tc=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/v1/status")
+check "... and nothing else" "$tc" test "$tc" = 404
+# webhooks: the backup's success and the restore reach the JSON hook, the restore the Slack one
+for _ in $(seq 50); do [ "$(grep -c slack-secret "$WORK/hooks.log" 2>/dev/null)" -ge 1 ] && break; sleep 0.2; done
+h=$(cat "$WORK/hooks.log" 2>/dev/null || true)
+ev() { "$PY" -c "import json,sys
+for l in open(sys.argv[1]):
+    d=json.loads(l)
+    if d['path'].endswith(sys.argv[2]) and $1: print(json.dumps(d['body'], sort_keys=True))" "$WORK/hooks.log" "$2"; }
+s=$(ev 'd["body"].get("event")=="success"' json-secret-token)
+check "a webhook announces the backup's success" "$h" has "$s" '"environment": "prod".*"event": "success".*"job_kind": "backup"'
+check "... as tfsnap's JSON document" "$s" has "$s" '"source": "tfsnap"'
+s=$(ev 'd["body"].get("event")=="restore"' json-secret-token)
+check "a webhook announces the restore" "$h" has "$s" '"event": "restore".*"result": "ok".*"snapshot_id": "'"$snap"'"'
+s=$(ev '"text" in d["body"]' slack-secret-token)
+check "the Slack template is rendered as {\"text\": ...}" "$h" has "$s" '"text": ":rewind: restore of prod by tfsnap on [^:]+: ok"'
+log=$(cat "$WORK/daemon.log")
+for _ in $(seq 50); do grep -q "webhook delivery failed" "$WORK/daemon.log" && break; sleep 0.2; done
+log=$(cat "$WORK/daemon.log")
+check "a webhook that fails is logged" "$log" has "$log" "webhook delivery failed"
+check "... by its origin only, never its secret path" "$log" not_has "$log" "secret-token"
 a=$(api "http://localhost/v1/audit?limit=5")
 check "the audit log has the restore" "$a" has "$a" '"reason":"daemon test"'
 
@@ -125,6 +187,13 @@ kill -HUP "$DPID"
 sleep 1
 envs=$(api http://localhost/v1/environments)
 check "an added environment appears after SIGHUP" "$envs" has "$envs" '"name":"staging"'
+# a job that fails (staging has no state yet) is announced as a failure
+job=$(api -X POST -d '{}' http://localhost/v1/environments/staging/backups | json 'd["job_id"]')
+r=$(api "http://localhost/v1/jobs/$job?wait=30s")
+check "a backup of a missing state fails" "$r" has "$r" '"state":"failed"'
+for _ in $(seq 50); do grep -q '"event": "failure"' "$WORK/hooks.log" && break; sleep 0.2; done
+s=$(ev 'd["body"].get("event")=="failure"' json-secret-token)
+check "a webhook announces the failure with the job's id" "$(cat "$WORK/hooks.log")" has "$s" '"environment": "staging".*"event": "failure".*"job_id": "'"$job"'"'
 n=$(cat "$WORK/notify.log")
 check "RELOADING=1 with MONOTONIC_USEC is sent" "$n" has "$n" "RELOADING=1 \| MONOTONIC_USEC=[0-9]+"
 
