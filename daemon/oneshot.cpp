@@ -9,6 +9,9 @@
 #include "tfsnap/core/rfc3339.hpp"
 #include "tfsnap/restore/restore.hpp"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -214,6 +217,36 @@ int snapshots_command(const std::vector<std::string_view>& args) {
     if (auto st = s.cat->list(s.env->name, entries)) {
         std::cerr << "tfsnapd: " << st.info.path << ": " << st.info.message << "\n";
         return exit_failed;
+    }
+    if (a.options.count("json")) {
+        // newest first, like the table and GET /v1/environments/{env}/snapshots
+        rapidjson::StringBuffer sb;
+        rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+        w.StartObject();
+        w.Key("environment");
+        w.String(s.env->name);
+        w.Key("snapshots");
+        w.StartArray();
+        for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+            w.StartObject();
+            w.Key("snapshot_id");
+            w.String(it->snapshot_id);
+            w.Key("serial");
+            it->serial ? w.Uint64(*it->serial) : w.Null();
+            w.Key("version_id");
+            w.String(it->version_id);
+            w.Key("has_copy");
+            w.Bool(it->has_copy);
+            w.Key("pinned_until");
+            it->pinned_until ? w.String(*it->pinned_until) : w.Null();
+            w.Key("expires_at");
+            it->expires_at ? w.String(*it->expires_at) : w.Null();
+            w.EndObject();
+        }
+        w.EndArray();
+        w.EndObject();
+        std::cout << sb.GetString() << "\n";
+        return exit_ok;
     }
     std::cout << "SNAPSHOT                  SERIAL  VERSION                           COPY  PINNED/EXPIRES\n";
     for (auto it = entries.rbegin(); it != entries.rend(); ++it) {

@@ -31,7 +31,7 @@ constexpr std::string_view usage_text =
     "       tfsnapd keygen --output FILE  create a key for encrypted local copies (mode 0600)\n"
     "       tfsnapd backup ENV --config FILE [--schedule NAME] [--force]\n"
     "                                    back up one environment now, in the foreground\n"
-    "       tfsnapd snapshots ENV --config FILE\n"
+    "       tfsnapd snapshots ENV --config FILE [--json]\n"
     "                                    list an environment's snapshots, newest first\n"
     "       tfsnapd restore ENV --config FILE (--snapshot ID | --version-id V | --at TIME | --undelete)\n"
     "               --reason TEXT [--mode state-only|full] [--force-lineage] [--roll-forward-serial]\n"
@@ -43,7 +43,8 @@ constexpr std::string_view usage_text =
     "Exit status: 0 ok, 64 usage error, 78 invalid configuration (cron-next: 2 on invalid input).\n"
     "decrypt/keygen: 65 corrupt file or wrong key, 66 missing input or key, 73 output exists.\n"
     "backup/restore: 1 when the job failed or the restore was refused.\n"
-    "Documentation: README.md, and config/example.yaml for every option.\n";
+    "Documentation: tfsnapd(8), tfsnapd.yaml(5), tfsnapctl(1), and /usr/share/doc/tfsnap/example.yaml\n"
+    "(config/example.yaml in the source tree) for every option.\n";
 
 int check_config(const std::string& file) {
     const auto result = tfsnap::config::load_file(file);

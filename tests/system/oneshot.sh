@@ -46,6 +46,9 @@ check "an unchanged state is a check, not a snapshot" "$out" has "$out" "^prod: 
 list=$("$TFSNAPD" snapshots prod "${cfg[@]}")
 check "snapshots lists both, newest first" "$list" has "$(sed -n 2p <<<"$list")" " $v2 "
 first=$(sed -n 3p <<<"$list" | awk '{print $1}')
+js=$("$TFSNAPD" snapshots prod "${cfg[@]}" --json)
+got=$(/usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["environment"], len(d["snapshots"]), d["snapshots"][0]["version_id"], d["snapshots"][1]["snapshot_id"])' <<<"$js")
+check "snapshots --json lists the same, newest first" "$js" test "$got" = "prod 2 $v2 $first"
 
 # the dry run changes nothing and prints a token
 plan=$("$TFSNAPD" restore prod "${cfg[@]}" --snapshot "$first" --reason "bad apply")
