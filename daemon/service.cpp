@@ -157,6 +157,7 @@ public:
                                                "tfsnap " TFSNAP_VERSION,
                                                {},
                                                {}});
+        rctx_->undo_command = "tfsnapctl restore";
         if (!key_problem.empty())
             log_.warning("cannot keep the plan-token key (" + key_problem +
                          "): plans made by tfsnapd restore and by this daemon do not mix");
@@ -759,6 +760,7 @@ private:
                                  co_await restore::execute(*rctx_, e, clients->access(e), req, token);
                              metrics_->restore_total.with({e.name, restore::to_string(r.result)}).inc();
                              notify_restore(e, req, r);
+                             refresh_catalog_metrics(e);  // the safety snapshot
                              results_[id] = restore_result_json(r);
                              co_return scheduler::job_outcome{
                                  r.ok(), std::string(restore::to_string(r.result)) + ": " + r.message};

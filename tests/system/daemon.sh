@@ -142,6 +142,7 @@ check "the state is v1 again" "" cmp -s "$WORK/now" "$WORK/v1"
 m=$(api http://localhost/metrics)
 check "metrics count the backup" "$m" has "$m" 'tfsnap_backup_total\{env="prod",schedule="on-demand",result="snapshot"\} 1'
 check "metrics count the restore" "$m" has "$m" 'tfsnap_restore_total\{env="prod",result="ok"\} 1'
+check "... and its safety snapshot" "$m" has "$m" 'tfsnap_snapshots\{env="prod"\} 2'
 check "metrics count S3 requests by operation and status" "$m" has "$m" 'tfsnap_s3_requests_total\{op="GetObject",code="200"\} [1-9]'
 check "... the restore's CopyObject too" "$m" has "$m" 'tfsnap_s3_requests_total\{op="CopyObject",code="200"\} [1-9]'
 tm=$(curl -sS --max-time 10 "http://127.0.0.1:$MPORT/metrics")

@@ -414,6 +414,10 @@ boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::en
                         "it; roll_forward_serial writes serial " +
                         std::to_string(d.diff.serial.before + 1) + " instead");
                 }
+                if (req.roll_forward_serial) {
+                    // what will be written: the current serial + 1, whatever the target's was
+                    d.diff.serial.after = d.diff.serial.before + 1;
+                }
                 p.diff = std::move(d.diff);
             } else {
                 p.warnings.push_back("no diff: " + d.message);
@@ -634,7 +638,7 @@ private:
                 now_s(ctx_.jobs.clock) + std::chrono::duration_cast<std::chrono::seconds>(pin));
             (void)ctx_.jobs.catalog.set_pin(env_.name, snap.snapshot_id, until);
             out_.safety_snapshot = snap.snapshot_id;
-            out_.undo = "tfsnapd restore " + env_.name + " --snapshot " + snap.snapshot_id;
+            out_.undo = ctx_.undo_command + " " + env_.name + " --snapshot " + snap.snapshot_id;
             record("safety snapshot", true,
                    snap.snapshot_id + " of version " + cur.version + ", pinned until " + until, t0);
         }

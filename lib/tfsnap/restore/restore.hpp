@@ -120,6 +120,8 @@ struct restore_context {
         terraform_credentials{};
     // Called after each step of execute() with its name; tests use it to stop at a point.
     std::function<void(std::string_view)> after_step{};
+    // How the result's `undo` names the command that restores the safety snapshot.
+    std::string undo_command = "tfsnapd restore";
 };
 
 boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::environment& env,

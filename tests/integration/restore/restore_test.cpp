@@ -330,8 +330,15 @@ TEST_F(Restore, RollForwardSerialWritesCurrentPlusOne) {
     restore::restore_request req;
     req.version_id = v1_id;
     req.roll_forward_serial = true;
+    // the plan shows the serial that will be written, not the target's
+    const auto p = plan(env, req);
+    ASSERT_TRUE(p.ok());
+    ASSERT_TRUE(p.diff);
+    EXPECT_EQ(p.diff->serial.before, 5u);
+    EXPECT_EQ(p.diff->serial.after, 6u);
     const auto r = restore(env, req);
     ASSERT_EQ(r.result, restore::outcome::ok) << r.message;
+    EXPECT_EQ(r.undo, "tfsnapd restore " + env.name + " --snapshot " + r.safety_snapshot);
     const auto now = current_bytes(env);
     const auto s = tfstate::inspect(now);
     ASSERT_TRUE(s.summarised());
