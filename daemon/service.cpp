@@ -212,6 +212,8 @@ private:
         scheduler::runner_config rc;
         rc.max_concurrent_jobs = static_cast<std::size_t>(cfg_->max_concurrent_jobs);
         rc.history_max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg_->job_retention);
+        // a sweep of every environment at once must stay visible: job_retention is the real bound
+        rc.history_limit = 16384;
         rc.on_change = [this](const scheduler::job_record& rec) {
             changes_->notify_all();
             update_status();
@@ -617,7 +619,7 @@ private:
             return json_response(409, j.take());
         }
         request_of_job_[r.id] = number;
-        while (request_of_job_.size() > 1024)  // the runner keeps a bounded history too
+        while (request_of_job_.size() > 16384)  // as many as the runner keeps
             request_of_job_.erase(request_of_job_.begin());
         while (results_.size() > 1024)
             results_.erase(results_.begin());

@@ -15,8 +15,6 @@ Prints one JSON line like tfsnap_backup_job_bench backup; CPU time includes chil
 failed or (unchanged) had changed.
 """
 import argparse
-import datetime
-import hashlib
 import json
 import os
 import resource
@@ -25,23 +23,23 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import importlib.util
+
 import boto3
 from botocore.config import Config
+
+# The per-environment steps are the seed's script's (bench/e2e/boto3_backup.py): HEAD, GET of
+# that version, MD5 against the ETag, SHA-256, json.loads, MANIFEST.json written atomically.
+_spec = importlib.util.spec_from_file_location(
+    "seed_backup", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e", "boto3_backup.py"))
+seed = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(seed)
 
 
 def cpu_seconds():
     s = resource.getrusage(resource.RUSAGE_SELF)
     c = resource.getrusage(resource.RUSAGE_CHILDREN)
     return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
-
-
-def write_atomic(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def percentile(values, p):
@@ -68,58 +66,7 @@ def main():
     os.makedirs(a.catalog, exist_ok=True)
 
     def first(name, key):
-        h = s3.head_object(Bucket=a.bucket, Key=key)
-        version = h["VersionId"]
-        g = s3.get_object(Bucket=a.bucket, Key=key, VersionId=version)
-        body = g["Body"].read()
-        md5 = hashlib.md5(body).hexdigest()
-        etag = g["ETag"]
-        if "-" not in etag and md5 != etag.strip('"'):
-            raise RuntimeError("%s: MD5 %s differs from ETag %s" % (key, md5, etag))
-        sha256 = hashlib.sha256(body).hexdigest()
-        state = json.loads(body)
-        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-        env_dir = os.path.join(a.catalog, name)
-        os.makedirs(env_dir, exist_ok=True)
-        base = now.strftime("%Y-%m-%dT%H-%M-%SZ")
-        snapshot_id, seq = base, 1
-        while True:
-            try:
-                os.mkdir(os.path.join(env_dir, snapshot_id))
-                break
-            except FileExistsError:
-                seq += 1
-                snapshot_id = "%s-%d" % (base, seq)
-        manifest = {
-            "version": "2.0",
-            "backup_type": "state-based",
-            "snapshot_id": snapshot_id,
-            "environment": name,
-            "created_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "created_by": "backup-script",
-            "schedule": "bench",
-            "terraform_state": {
-                "source": "s3",
-                "bucket": a.bucket,
-                "key": key,
-                "region": region,
-                "version_id": version,
-                "etag": etag,
-                "last_modified": g["LastModified"].astimezone(datetime.timezone.utc).strftime(
-                    "%Y-%m-%dT%H:%M:%SZ"),
-                "content_length": len(body),
-            },
-            "checksums": {"md5": md5, "sha256": sha256},
-            "state": {
-                "kind": "state",
-                "serial": state["serial"],
-                "lineage": state["lineage"],
-                "terraform_version": state["terraform_version"],
-                "resource_count": len(state.get("resources", [])),
-            },
-        }
-        write_atomic(os.path.join(env_dir, snapshot_id, "MANIFEST.json"),
-                     json.dumps(manifest, indent=2).encode())
+        seed.backup(s3, a.bucket, a.catalog, name, key)
         return "snapshot"
 
     def unchanged(name, key):
