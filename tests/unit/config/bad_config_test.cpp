@@ -1,5 +1,7 @@
 // A table of broken configurations. Each must yield exactly one diagnostic with exactly this
 // line, column and text: what is wrong, where, and what to write instead.
+#include "bad_case.hpp"
+
 #include "tfsnap/config/load.hpp"
 
 #include <gtest/gtest.h>
@@ -9,21 +11,7 @@
 namespace {
 
 using namespace tfsnap::config;
-
-// Lines 1-4 of most cases: a valid environment to break.
-constexpr const char* env_prefix =
-    "environments:\n"
-    "  prod:\n"
-    "    bucket: tf-state\n"
-    "    key: prod/terraform.tfstate\n";
-
-struct bad_case {
-    const char* name;
-    std::string yaml;
-    int line;
-    int column;
-    std::string expected;  // format(diagnostic) without the "bad.yaml:L:C: error: " prefix
-};
+using namespace tfsnap::config::testing;
 
 std::string with_env(const std::string& tail) {
     return std::string(env_prefix) + tail;
@@ -230,30 +218,10 @@ const bad_case cases[] = {
      "come from; keep one of them"},
 };
 
-// Test names, not bytes, in ctest's listing.
-void PrintTo(const bad_case& c, std::ostream* os) {
-    *os << c.name;
-}
-
 class BadConfig : public ::testing::TestWithParam<bad_case> {};
 
 TEST_P(BadConfig, ReportsExactlyOneProblemWithPositionAndFix) {
-    const auto& c = GetParam();
-    const auto r = load_string(c.yaml, "bad.yaml");
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error(), errc::invalid);
-    ASSERT_EQ(r.diagnostics.size(), 1u) << [&] {
-        std::string all;
-        for (const auto& d : r.diagnostics)
-            all += format(d) + "\n";
-        return all;
-    }();
-    const auto& d = r.diagnostics[0];
-    EXPECT_EQ(d.line, c.line);
-    EXPECT_EQ(d.column, c.column);
-    const std::string prefix =
-        "bad.yaml:" + std::to_string(c.line) + ":" + std::to_string(c.column) + ": error: ";
-    EXPECT_EQ(format(d), prefix + c.expected);
+    expect_one_problem(GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, BadConfig, ::testing::ValuesIn(cases),

@@ -1,5 +1,7 @@
 // notify.webhooks: the settings as loaded, every problem as one diagnostic with its position and
 // fix, and a webhook URL's path and query never in a diagnostic (Slack's carries its token).
+#include "bad_case.hpp"
+
 #include "tfsnap/config/load.hpp"
 #include "tfsnap/config/validate.hpp"
 
@@ -11,24 +13,12 @@
 namespace {
 
 using namespace tfsnap::config;
+using namespace tfsnap::config::testing;
 using namespace std::chrono_literals;
 
-// Lines 1-4: a valid environment; the notify section starts on line 5.
-constexpr const char* env_prefix =
-    "environments:\n"
-    "  prod:\n"
-    "    bucket: tf-state\n"
-    "    key: prod/terraform.tfstate\n";
-
+// Lines 1-4: a valid environment (env_prefix); the notify section starts on line 5.
 std::string with_notify(const std::string& tail) {
     return std::string(env_prefix) + "notify:\n  webhooks:\n" + tail;
-}
-
-std::string dump(const load_result& r) {
-    std::string out;
-    for (const auto& d : r.diagnostics)
-        out += format(d) + "\n";
-    return out;
 }
 
 TEST(NotifyConfig, AbsentOrEmptyMeansNoWebhooks) {
@@ -156,14 +146,6 @@ TEST(WebhookUrl, OriginIsAllThatMayBeShown) {
     EXPECT_EQ(url_origin("https:///XXXX"), "");
 }
 
-struct bad_case {
-    const char* name;
-    std::string yaml;
-    int line;
-    int column;
-    std::string expected;  // format(diagnostic) without the "bad.yaml:L:C: error: " prefix
-};
-
 const std::string valid_events = "failure, success, restore, state-deleted, expiry";
 const std::string url_hint =
     "write the URL the service gave you, such as https://hooks.slack.com/services/..., or keep it in a "
@@ -264,25 +246,12 @@ const bad_case cases[] = {
      "{event} {env}: {message}\", or remove it to send tfsnap's JSON document"},
 };
 
-void PrintTo(const bad_case& c, std::ostream* os) {
-    *os << c.name;
-}
-
 class BadNotifyConfig : public ::testing::TestWithParam<bad_case> {};
 
 TEST_P(BadNotifyConfig, ReportsExactlyOneProblemWithoutTheSecret) {
-    const auto& c = GetParam();
-    const auto r = load_string(c.yaml, "bad.yaml");
-    ASSERT_FALSE(r.ok());
-    ASSERT_EQ(r.diagnostics.size(), 1u) << dump(r);
-    const auto& d = r.diagnostics[0];
-    EXPECT_EQ(d.line, c.line);
-    EXPECT_EQ(d.column, c.column);
-    const std::string prefix =
-        "bad.yaml:" + std::to_string(c.line) + ":" + std::to_string(c.column) + ": error: ";
-    EXPECT_EQ(format(d), prefix + c.expected);
+    const std::string shown = expect_one_problem(GetParam());
     // every URL in the table carries XXXX where its token would be
-    EXPECT_EQ(format(d).find("XXXX"), std::string::npos);
+    EXPECT_EQ(shown.find("XXXX"), std::string::npos) << shown;
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, BadNotifyConfig, ::testing::ValuesIn(cases),
