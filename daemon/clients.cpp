@@ -5,13 +5,48 @@
 
 namespace tfsnap::daemon {
 
-struct client_set::per_environment {
+// The clients of every environment with the same connection settings (CA bundle, region,
+// endpoints, addressing, credentials): one credentials provider (one AssumeRole, one cache),
+// one S3 client and one DynamoDB client, however many environments use them.
+struct client_set::shared_clients {
     aws::provider_ptr provider;
     std::unique_ptr<s3::client> s3;
-    std::unique_ptr<dynamodb::client> dynamodb;
+    std::unique_ptr<dynamodb::client> dynamodb;  // made when an environment first needs it
+};
+
+struct client_set::per_environment {
+    shared_clients* clients = nullptr;  // null for a local-state environment
+    bool uses_dynamodb = false;
     std::optional<crypto::sealing_key> copy_key;
     std::vector<std::string> problems;
 };
+
+namespace {
+
+// Every setting that makes two environments' clients differ, as one map key.
+std::string connection_key(const config::environment& env) {
+    std::string k;
+    auto add = [&k](const std::optional<std::string>& v) {
+        k += v ? "=" + *v : std::string("-");
+        k += '\x1f';
+    };
+    add(env.ca_file);
+    add(std::optional<std::string>(env.region));
+    add(env.endpoint);
+    add(env.dynamodb_endpoint);
+    k += env.path_style ? "path" : "host";
+    k += '\x1f';
+    const auto& c = env.credentials;
+    add(c.profile);
+    add(c.role_arn);
+    add(c.role_session_name);
+    add(c.external_id);
+    add(c.web_identity_token_file);
+    add(c.systemd_credential);
+    return k;
+}
+
+}  // namespace
 
 client_set::client_set(boost::asio::any_io_executor ex, const core::wall_clock& clock, core::logger log,
                        aws::environment process_env)
@@ -37,24 +72,31 @@ client_set::per_environment& client_set::of(const config::environment& env) {
         return *slot;
     slot = std::make_unique<per_environment>();
     auto& e = *slot;
-    http::client& http = http_for(env.ca_file);
     if (env.source == config::source_kind::s3) {
-        aws::provider_context pc{
-            process_env_, aws::make_transport(http), clock_, log_, env.region, {}, {}, {}};
-        e.provider = aws::make_provider(env.credentials, pc);
-        auto creds = aws::as_credentials_source(e.provider);
-        s3::client_config s3c;
-        s3c.region = env.region;
-        s3c.endpoint = env.endpoint;
-        s3c.path_style = env.path_style;
-        s3c.on_attempt = s3_observer_;
-        e.s3 = std::make_unique<s3::client>(http, s3c, creds, clock_);
-        if (env.lock.dynamodb_table) {
+        auto& shared = shared_[connection_key(env)];
+        if (!shared) {
+            shared = std::make_unique<shared_clients>();
+            http::client& http = http_for(env.ca_file);
+            aws::provider_context pc{
+                process_env_, aws::make_transport(http), clock_, log_, env.region, {}, {}, {}};
+            shared->provider = aws::make_provider(env.credentials, pc);
+            s3::client_config s3c;
+            s3c.region = env.region;
+            s3c.endpoint = env.endpoint;
+            s3c.path_style = env.path_style;
+            s3c.on_attempt = s3_observer_;
+            shared->s3 =
+                std::make_unique<s3::client>(http, s3c, aws::as_credentials_source(shared->provider), clock_);
+        }
+        if (env.lock.dynamodb_table && !shared->dynamodb) {
             dynamodb::client_config dc;
             dc.region = env.region;
             dc.endpoint = env.dynamodb_endpoint;
-            e.dynamodb = std::make_unique<dynamodb::client>(http, dc, creds, clock_);
+            shared->dynamodb = std::make_unique<dynamodb::client>(
+                http_for(env.ca_file), dc, aws::as_credentials_source(shared->provider), clock_);
         }
+        e.clients = shared.get();
+        e.uses_dynamodb = env.lock.dynamodb_table.has_value();
     }
     if (env.copy.mode == config::copy_mode::local) {
         crypto::key_result k;
@@ -80,9 +122,9 @@ client_set::per_environment& client_set::of(const config::environment& env) {
 backup::environment_access client_set::access(const config::environment& env) {
     auto& e = of(env);
     backup::environment_access a;
-    a.s3 = e.s3.get();
-    a.archive = e.s3.get();
-    a.dynamodb = e.dynamodb.get();
+    a.s3 = e.clients != nullptr ? e.clients->s3.get() : nullptr;
+    a.archive = a.s3;
+    a.dynamodb = e.clients != nullptr && e.uses_dynamodb ? e.clients->dynamodb.get() : nullptr;
     a.copy_key = e.copy_key ? &*e.copy_key : nullptr;
     return a;
 }
@@ -95,9 +137,10 @@ boost::asio::awaitable<std::vector<std::pair<std::string, std::string>>> client_
     const config::environment& env) {
     std::vector<std::pair<std::string, std::string>> out;
     auto& e = of(env);
-    if (!e.provider)
+    if (e.clients == nullptr || !e.clients->provider)
         co_return out;
-    const auto r = co_await e.provider->get();
+    auto provider = e.clients->provider;
+    const auto r = co_await provider->get();
     if (!r.ok())
         co_return out;
     out.emplace_back("AWS_ACCESS_KEY_ID", r.creds.access_key_id);

@@ -2,7 +2,8 @@
 // The AWS clients of each environment, built from its configuration: credentials (the
 // environment's `credentials:` section, or the default chain), an HTTP client per CA bundle,
 // an S3 client for its region and endpoint, a DynamoDB client when it names a lock table, and
-// the key of its encrypted local copies. Built on first use and kept.
+// the key of its encrypted local copies. Built on first use and kept; environments with the same
+// connection settings and credentials share one provider and one S3/DynamoDB client.
 //
 // Problems that do not stop every job (a copy key that cannot be read) are kept per
 // environment: `problems(env)`; jobs that need the missing part fail with that message.
@@ -47,6 +48,7 @@ public:
         const config::environment& env);
 
 private:
+    struct shared_clients;
     struct per_environment;
     per_environment& of(const config::environment& env);
     http::client& http_for(const std::optional<std::string>& ca_file);
@@ -56,7 +58,8 @@ private:
     core::logger log_;
     aws::environment process_env_;
     std::function<void(std::string_view, unsigned)> s3_observer_;
-    std::map<std::string, std::unique_ptr<http::client>> http_;  // by CA bundle ("" = system)
+    std::map<std::string, std::unique_ptr<http::client>> http_;      // by CA bundle ("" = system)
+    std::map<std::string, std::unique_ptr<shared_clients>> shared_;  // by connection_key()
     std::map<std::string, std::unique_ptr<per_environment>> envs_;
 };
 
