@@ -97,8 +97,20 @@ printf '{"serial": 2}\n' >"$WORK/v2"
 c1=$(aws_s3api put-object --bucket "$B" --key "$CURRENT" --body "$WORK/v1" --query VersionId --output text)
 aws_s3api put-object --bucket "$B" --key "$OTHER" --body "$WORK/v1" >/dev/null
 aws_s3api put-object --bucket "$B" --key "$OTHER" --body "$WORK/v2" >/dev/null
-v1=$(aws_s3api put-object --bucket "$B" --key "$STATE" --body "$WORK/v1" --query VersionId --output text)
-v2=$(aws_s3api put-object --bucket "$B" --key "$STATE" --body "$WORK/v2" --query VersionId --output text)
+# put_version FILE: writes FILE as the state and prints the new version's id; an answer without
+# one fails here, with the whole answer (radosgw under load once answered without it)
+put_version() {
+    local out vid
+    out=$(aws_s3api put-object --bucket "$B" --key "$STATE" --body "$1")
+    vid=$(/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin).get("VersionId", ""))' <<<"$out")
+    if [ -z "$vid" ]; then
+        echo "FAIL: PutObject of $1 answered without a VersionId: $out" >&2
+        exit 1
+    fi
+    echo "$vid"
+}
+v1=$(put_version "$WORK/v1")
+v2=$(put_version "$WORK/v2")
 # a run before the day has passed leaves v1 alone (checked below, once v2's time is known)
 lc_process
 early_end=$(date +%s)
