@@ -16,6 +16,14 @@ namespace {
 bool is_alnum(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
+// A port written in decimal digits only, 1 to 65535.
+std::optional<unsigned> parse_port(std::string_view s) noexcept {
+    unsigned v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size() || v == 0 || v > 65535)
+        return std::nullopt;
+    return v;
+}
 bool is_lower_or_digit(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
@@ -150,9 +158,7 @@ std::optional<std::string> check_endpoint(std::string_view url) {
     if (const auto colon = authority.rfind(':');
         colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
         const auto port = authority.substr(colon + 1);
-        if (port.empty() || port.size() > 5 ||
-            !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-            std::stoi(std::string(port)) > 65535 || std::stoi(std::string(port)) == 0) {
+        if (port.size() > 5 || !parse_port(port)) {
             return "the endpoint's port is not a number from 1 to 65535";
         }
     }
@@ -236,12 +242,8 @@ std::optional<std::string> check_webhook_url(std::string_view url) {
     }
     if (!p->host_port.empty() && p->host_port.back() == ':' && p->port.empty())
         return "the webhook URL's port is not a number from 1 to 65535";
-    if (!p->port.empty()) {
-        unsigned port = 0;
-        const auto [end, ec] = std::from_chars(p->port.data(), p->port.data() + p->port.size(), port);
-        if (ec != std::errc{} || end != p->port.data() + p->port.size() || port == 0 || port > 65535)
-            return "the webhook URL's port is not a number from 1 to 65535";
-    }
+    if (!p->port.empty() && !parse_port(p->port))
+        return "the webhook URL's port is not a number from 1 to 65535";
     return std::nullopt;
 }
 
@@ -283,11 +285,10 @@ std::optional<listen_address> parse_listen_address(std::string_view s) {
     } else if (host.find(':') != std::string_view::npos) {
         return std::nullopt;  // an IPv6 address needs brackets
     }
-    unsigned p = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p == 0 || p > 65535)
+    const auto p = parse_port(port);
+    if (!p)
         return std::nullopt;
-    return listen_address{std::string(host), static_cast<std::uint16_t>(p)};
+    return listen_address{std::string(host), static_cast<std::uint16_t>(*p)};
 }
 
 std::string check_loopback_listen(std::string_view s) {
