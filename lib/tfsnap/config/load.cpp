@@ -94,6 +94,8 @@ struct connection_settings {
     std::optional<bool> always_snapshot;
     std::optional<verify_template> verify;
     std::optional<bool> conditional_writes;
+    std::optional<bool> encrypt, skip_s3_checksum;
+    std::optional<std::string> kms_key_id, acl;
     std::optional<std::string> terraform_bin;
     std::optional<duration> terraform_timeout;
     retention_policy retention;
@@ -640,6 +642,21 @@ public:
         s.copy = read_copy(map, path);
         s.always_snapshot = bool_at(map, "always_snapshot", path);
         s.conditional_writes = bool_at(map, "conditional_writes", path);
+        s.encrypt = bool_at(map, "encrypt", path);
+        s.skip_s3_checksum = bool_at(map, "skip_s3_checksum", path);
+        s.kms_key_id = string_at(map, "kms_key_id", path, "arn:aws:kms:us-east-1:111122223333:key/KEY-ID");
+        if (s.kms_key_id && s.kms_key_id->empty()) {
+            report(map["kms_key_id"], join(path, "kms_key_id"), "kms_key_id is empty",
+                   "write the KMS key's ARN or id, or remove kms_key_id for AES256");
+            s.kms_key_id.reset();
+        }
+        s.acl = string_at(map, "acl", path, "bucket-owner-full-control");
+        if (s.acl && !is_canned_acl(*s.acl)) {
+            report(map["acl"], join(path, "acl"), "unknown canned ACL " + quoted(*s.acl),
+                   "write one of private, public-read, public-read-write, authenticated-read, aws-exec-read, "
+                   "bucket-owner-read, bucket-owner-full-control, log-delivery-write, as the backend's acl");
+            s.acl.reset();
+        }
         s.terraform_bin = string_at(map, "terraform_bin", path, "/usr/bin/terraform");
         if (s.terraform_bin && s.terraform_bin->empty()) {
             report(map["terraform_bin"], join(path, "terraform_bin"), "terraform_bin is empty",
@@ -841,6 +858,10 @@ public:
                          "always_snapshot",
                          "verify",
                          "conditional_writes",
+                         "encrypt",
+                         "kms_key_id",
+                         "acl",
+                         "skip_s3_checksum",
                          "terraform_dir",
                          "terraform_bin",
                          "terraform_timeout"})) {
@@ -859,8 +880,8 @@ public:
             } else if (!is_set(n["path"])) {
                 report_missing(key, p, "path", "add path: /ABSOLUTE/PATH/terraform.tfstate");
             }
-            for (const auto* k :
-                 {"bucket", "key", "workspace", "workspace_key_prefix", "lock", "conditional_writes"}) {
+            for (const auto* k : {"bucket", "key", "workspace", "workspace_key_prefix", "lock",
+                                  "conditional_writes", "encrypt", "kms_key_id", "acl", "skip_s3_checksum"}) {
                 if (is_set(n[k])) {
                     report(n[k], join(p, k), std::string(k) + " is only used with source s3",
                            "remove " + std::string(k) + ", or set source: s3");
@@ -888,7 +909,19 @@ public:
         if (e.copy.archives() && e.copy.prefix.empty())
             e.copy.prefix = name + "/";
         e.always_snapshot = own.always_snapshot.value_or(defaults.always_snapshot.value_or(false));
-        e.conditional_writes = own.conditional_writes.value_or(defaults.conditional_writes.value_or(false));
+        // AWS S3 honours If-Match / If-None-Match; other stores may not (radosgw 16 on versioned buckets)
+        e.conditional_writes = own.conditional_writes.value_or(
+            defaults.conditional_writes.value_or(!e.endpoint || is_aws_endpoint(*e.endpoint)));
+        e.writes.encrypt = own.encrypt.value_or(defaults.encrypt.value_or(false));
+        e.writes.kms_key_id = own.kms_key_id.value_or(defaults.kms_key_id.value_or(""));
+        e.writes.acl = own.acl.value_or(defaults.acl.value_or(""));
+        e.writes.skip_s3_checksum = own.skip_s3_checksum.value_or(defaults.skip_s3_checksum.value_or(false));
+        if (!e.writes.kms_key_id.empty() && !e.writes.encrypt) {
+            const bool here = own.kms_key_id.has_value();
+            report(here ? n["kms_key_id"] : key, join(p, "kms_key_id"),
+                   "kms_key_id is set but encrypt is not: Terraform's backend ignores the key then",
+                   "add encrypt: true beside kms_key_id, as in the backend block");
+        }
         e.terraform_bin = own.terraform_bin.value_or(defaults.terraform_bin.value_or("terraform"));
         e.terraform_timeout =
             own.terraform_timeout.value_or(defaults.terraform_timeout.value_or(e.terraform_timeout));
@@ -978,10 +1011,11 @@ public:
         schedule_template base;
         if (const YAML::Node d = root["defaults"];
             is_set(d) &&
-            expect_map(d, "defaults",
-                       {"region", "endpoint", "dynamodb_endpoint", "path_style", "ca_file", "credentials",
-                        "schedule", "retention", "lock", "copy", "always_snapshot", "verify",
-                        "conditional_writes", "terraform_bin", "terraform_timeout"})) {
+            expect_map(
+                d, "defaults",
+                {"region", "endpoint", "dynamodb_endpoint", "path_style", "ca_file", "credentials",
+                 "schedule", "retention", "lock", "copy", "always_snapshot", "verify", "conditional_writes",
+                 "encrypt", "kms_key_id", "acl", "skip_s3_checksum", "terraform_bin", "terraform_timeout"})) {
             read_connection(d, "defaults", defaults);
             if (const YAML::Node s = d["schedule"];
                 is_set(s) &&

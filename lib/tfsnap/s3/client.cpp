@@ -90,6 +90,7 @@ struct payload_digests {
     error_code ec;
     std::string sha256_hex;
     std::string md5_base64;
+    std::string sha256_base64;  // x-amz-checksum-sha256
 };
 
 payload_digests digest(const http::body_source& body) {
@@ -104,7 +105,7 @@ payload_digests digest(const http::body_source& body) {
         case http::body_source::kind::file: {
             std::ifstream in(body.path(), std::ios::binary);
             if (!in)
-                return {http::errc::body_source_failed, {}, {}};
+                return {http::errc::body_source_failed, {}, {}, {}};
             std::string buf(1 << 20, '\0');
             while (in) {
                 in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
@@ -113,11 +114,13 @@ payload_digests digest(const http::body_source& body) {
                 md5.update(std::string_view(buf.data(), n));
             }
             if (in.bad())
-                return {http::errc::body_source_failed, {}, {}};
+                return {http::errc::body_source_failed, {}, {}, {}};
             break;
         }
     }
-    return {{}, sha.final_hex(), crypto::base64_encode(md5.final_raw())};
+    const std::string sha_raw = sha.final_raw();
+    return {
+        {}, crypto::to_hex(sha_raw), crypto::base64_encode(md5.final_raw()), crypto::base64_encode(sha_raw)};
 }
 
 }  // namespace
@@ -330,6 +333,10 @@ asio::awaitable<put_result> client::put_object(std::string bucket, std::string k
         c.headers.emplace_back("x-amz-server-side-encryption", opts.sse);
     if (!opts.kms_key_id.empty())
         c.headers.emplace_back("x-amz-server-side-encryption-aws-kms-key-id", opts.kms_key_id);
+    if (!opts.acl.empty())
+        c.headers.emplace_back("x-amz-acl", opts.acl);
+    if (opts.checksum_sha256)
+        c.headers.emplace_back("x-amz-checksum-sha256", d.sha256_base64);
     if (!opts.if_match.empty())
         c.headers.emplace_back("if-match", opts.if_match);
     if (opts.if_none_match)

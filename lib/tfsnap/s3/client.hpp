@@ -68,10 +68,12 @@ struct get_result : op_result {
 
 struct put_options {
     std::string content_type = "application/json";
-    std::string sse{};           // "", "AES256" or "aws:kms"
-    std::string kms_key_id{};    // with aws:kms
-    std::string if_match{};      // an ETag: write only if the current version still has it
-    bool if_none_match = false;  // If-None-Match: *, write only if the key does not exist
+    std::string sse{};             // "", "AES256" or "aws:kms"
+    std::string kms_key_id{};      // with aws:kms
+    std::string acl{};             // a canned ACL (x-amz-acl), as Terraform's backend `acl`
+    bool checksum_sha256 = false;  // send x-amz-checksum-sha256 (Terraform does unless skip_s3_checksum)
+    std::string if_match{};        // an ETag: write only if the current version still has it
+    bool if_none_match = false;    // If-None-Match: *, write only if the key does not exist
 };
 
 struct put_result : op_result {

@@ -299,4 +299,44 @@ TEST(ConfigLoad, WorkspacesAndRestoreSettings) {
     EXPECT_EQ(r.config->find("plain")->key, "app/terraform.tfstate");
 }
 
+// AWS S3 honours If-Match / If-None-Match; radosgw 16 does not on versioned buckets. Without a
+// setting, conditional writes follow the endpoint.
+TEST(ConfigLoad, ConditionalWritesDefaultFromTheEndpoint) {
+    const auto r = load_string(
+        "environments:\n"
+        "  aws:\n    bucket: tf-state\n    key: k\n"
+        "  aws-fips:\n    bucket: tf-state\n    key: k\n    endpoint: https://s3-fips.us-east-1.amazonaws.com\n"
+        "  rgw:\n    bucket: tf-state\n    key: k\n    endpoint: http://127.0.0.1:7480\n"
+        "  rgw-on:\n    bucket: tf-state\n    key: k\n    endpoint: http://127.0.0.1:7480\n"
+        "    conditional_writes: true\n"
+        "  aws-off:\n    bucket: tf-state\n    key: k\n    conditional_writes: false\n",
+        "cw.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_TRUE(r.config->find("aws")->conditional_writes);
+    EXPECT_TRUE(r.config->find("aws-fips")->conditional_writes);
+    EXPECT_FALSE(r.config->find("rgw")->conditional_writes);
+    EXPECT_TRUE(r.config->find("rgw-on")->conditional_writes);
+    EXPECT_FALSE(r.config->find("aws-off")->conditional_writes);
+}
+
+TEST(ConfigLoad, BackendWriteSettings) {
+    const auto r = load_string(
+        "defaults: { encrypt: true, acl: bucket-owner-full-control }\n"
+        "environments:\n"
+        "  kms:\n    bucket: tf-state\n    key: k\n    kms_key_id: alias/terraform\n"
+        "    skip_s3_checksum: true\n"
+        "  plain:\n    bucket: tf-state\n    key: k\n    encrypt: false\n    acl: private\n",
+        "w.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& kms = r.config->find("kms")->writes;
+    EXPECT_TRUE(kms.encrypt);
+    EXPECT_EQ(kms.kms_key_id, "alias/terraform");
+    EXPECT_EQ(kms.acl, "bucket-owner-full-control");
+    EXPECT_TRUE(kms.skip_s3_checksum);
+    const auto& plain = r.config->find("plain")->writes;
+    EXPECT_FALSE(plain.encrypt);
+    EXPECT_EQ(plain.acl, "private");
+    EXPECT_FALSE(plain.skip_s3_checksum);
+}
+
 }  // namespace
