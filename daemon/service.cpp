@@ -13,6 +13,7 @@
 #include "tfsnap/control/metrics_listener.hpp"
 #include "tfsnap/control/server.hpp"
 #include "tfsnap/core/atomic_file.hpp"
+#include "tfsnap/core/dir_owner.hpp"
 #include "tfsnap/core/rfc3339.hpp"
 #include "tfsnap/metrics/registry.hpp"
 #include "tfsnap/metrics/tfsnap_metrics.hpp"
@@ -63,6 +64,7 @@ using control::json_response;
 constexpr int exit_ok = 0;
 constexpr int exit_software = 70;
 constexpr int exit_config = 78;
+constexpr int exit_in_use = 75;  // EX_TEMPFAIL: another process owns the state_dir
 
 // A small JSON writer over RapidJSON for the API's answers.
 class json {
@@ -139,8 +141,22 @@ public:
             return exit_config;
         }
         cfg_ = std::make_shared<config::daemon_config>(std::move(*loaded.config));
-        std::error_code ec;
-        fs::create_directories(cfg_->state_dir, ec);
+        // One owner per state_dir: only the owner recovers journals, cleans scratch files and
+        // writes the catalog. Held until the process exits, however it exits.
+        auto claim = core::claim_dir(cfg_->state_dir, "tfsnapd --config " + file_);
+        if (!claim.owner) {
+            const std::string why =
+                claim.busy
+                    ? cfg_->state_dir + " is in use by another tfsnap process (" +
+                          (claim.holder.empty() ? std::string("pid unknown") : "pid " + claim.holder) +
+                          "): one tfsnapd per state_dir; stop that one first, or give this one its own "
+                          "state_dir"
+                    : "cannot own " + cfg_->state_dir + ": " + claim.error.message();
+            log_.error(why);
+            std::cerr << "tfsnapd: " << why << "\n";
+            return claim.busy ? exit_in_use : exit_software;
+        }
+        owner_.emplace(std::move(*claim.owner));
         catalog_ = std::make_unique<catalog::catalog>(cfg_->state_dir);
         if (auto s = catalog_->open()) {
             log_.error("cannot open the catalog: " + s.info.path + ": " + s.info.message);
@@ -199,7 +215,7 @@ private:
     asio::awaitable<void> main() {
         // 1. what an interrupted restore left behind
         const auto recovered = co_await restore::recover_journals(
-            *rctx_, *cfg_, [this](const config::environment& e) { return clients_->access(e); });
+            *rctx_, *owner_, *cfg_, [this](const config::environment& e) { return clients_->access(e); });
         (void)recovered;  // logged and audited by recover_journals
 
         // 2. the scheduler
@@ -240,8 +256,15 @@ private:
         if (!fds.sockets.empty()) {
             ec = server_->adopt(fds.sockets.front().fd);
         } else {
+            // The socket's directory must let the socket's group through (the socket itself is
+            // 0660): under tfsnapd's umask 077 a directory it makes would be 0700.
             std::error_code mk;
-            fs::create_directories(fs::path(sc.socket_path).parent_path(), mk);
+            const fs::path dir = fs::path(sc.socket_path).parent_path();
+            if (!dir.empty() && !fs::exists(dir, mk) && fs::create_directories(dir, mk))
+                fs::permissions(dir,
+                                fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                    fs::perms::others_read | fs::perms::others_exec,
+                                mk);
             ec = server_->listen();
         }
         if (ec) {
@@ -593,8 +616,10 @@ private:
     }
 
     // Queues an on-demand job; 202 with its id, or 409 naming the job of the lane.
+    // `replaceable` false: a `concurrency: replace` schedule waits for the job instead of cancelling it
+    // (an operator's restore or undelete).
     control::response submit(const config::environment& env, scheduler::job_kind kind, std::string name,
-                             on_demand what) {
+                             on_demand what, bool replaceable = true) {
         const std::uint64_t number = ++request_counter_;
         const std::string key = std::to_string(number);
         scheduler::fire f;
@@ -603,6 +628,7 @@ private:
         f.kind = kind;
         f.lane = kind == scheduler::job_kind::verify ? env.name + "/@verify" : env.name;
         f.request = key;
+        f.replaceable = replaceable;
         requests_.emplace(key, std::move(what));
         const auto r = runner_->submit(f);
         if (!r.accepted()) {
@@ -766,7 +792,8 @@ private:
                              results_[id] = restore_result_json(r);
                              co_return scheduler::job_outcome{
                                  r.ok(), std::string(restore::to_string(r.result)) + ": " + r.message};
-                         }});
+                         }},
+                         false);
     }
 
     asio::awaitable<control::response> job(control::request_context& rq) {
@@ -1027,6 +1054,7 @@ private:
     core::memory_sink null_sink_;
     systemd::notifier notify_;
     std::shared_ptr<config::daemon_config> cfg_;
+    std::optional<core::dir_owner> owner_;  // the state_dir, for the process's life
     std::unique_ptr<catalog::catalog> catalog_;
     std::shared_ptr<client_set> clients_;
     backup::bucket_cache buckets_;

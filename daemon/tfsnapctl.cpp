@@ -47,8 +47,9 @@ Commands:
   verify ENV [--wait]             verify ENV's snapshots
   prune ENV [--dry-run]           apply the retention policy (--dry-run: only show it)
   restore ENV (--snapshot ID | --version V | --at TIME) [--mode state-only|full]
-          [--reason TEXT] [--force-lineage] [--roll-forward-serial] [--yes] [--dry-run]
+          [--reason TEXT] [--force-lineage] [--no-roll-forward-serial] [--yes] [--dry-run]
                                   show the plan, ask for the environment's name, restore
+                                  (the serial is rolled forward unless --no-roll-forward-serial)
   undelete ENV [--reason TEXT] [--yes] [--dry-run]
                                   remove the delete marker on top of a deleted state
 
@@ -548,7 +549,8 @@ public:
         const value& d = member(p, "diff");
         if (d.IsObject()) {
             const value& serial = member(d, "serial");
-            std::cout << "  serial:    " << str(serial, "current") << " -> " << str(serial, "target") << "\n";
+            std::cout << "  serial:    " << str(serial, "current") << " -> " << str(serial, "target")
+                      << (flag(p, "roll_forward_serial") ? " (rolled forward)" : "") << "\n";
             for (const char* k : {"lineage", "terraform_version"}) {
                 const value& c = member(d, k);
                 if (str(c, "current") != str(c, "target"))
@@ -591,7 +593,7 @@ public:
         std::string env;
         bool undelete = false;
         std::string snapshot, version, at, mode, reason;
-        bool force_lineage = false, roll_forward_serial = false, yes = false, dry_run = false;
+        bool force_lineage = false, roll_forward_serial = true, yes = false, dry_run = false;
     };
 
     static std::string body_of(const restore_options& o, const std::string& token) {
@@ -615,9 +617,9 @@ public:
                 w.Key("force_lineage");
                 w.Bool(true);
             }
-            if (o.roll_forward_serial) {
+            if (!o.roll_forward_serial) {
                 w.Key("roll_forward_serial");
-                w.Bool(true);
+                w.Bool(false);
             }
         }
         field("reason", o.reason);
@@ -728,7 +730,7 @@ int run(int argc, char** argv) {
         {"prune", {"--dry-run"}},
         {"restore",
          {"--snapshot=", "--version=", "--at=", "--mode=", "--reason=", "--force-lineage",
-          "--roll-forward-serial", "--yes", "--dry-run"}},
+          "--roll-forward-serial", "--no-roll-forward-serial", "--yes", "--dry-run"}},
         {"undelete", {"--reason=", "--yes", "--dry-run"}},
     };
     while (a.more()) {
@@ -827,7 +829,8 @@ int run(int argc, char** argv) {
                    .value_or(std::string("tfsnapctl ") + command + " by " +
                              (user != nullptr && *user != '\0' ? user : "uid " + std::to_string(::getuid())));
     o.force_lineage = opt("--force-lineage").has_value();
-    o.roll_forward_serial = opt("--roll-forward-serial").has_value();
+    // --roll-forward-serial is the default, still accepted
+    o.roll_forward_serial = !opt("--no-roll-forward-serial").has_value();
     o.yes = opt("--yes").has_value();
     o.dry_run = opt("--dry-run").has_value();
     return c.restore(o);
