@@ -374,20 +374,32 @@ private:
         log_.notice("tfsnapd stopped");
     }
 
-    // STATUS= every 30 s, WATCHDOG=1 at half the watchdog interval.
+    // STATUS= every 30 s, WATCHDOG=1 at half the watchdog interval; every minute, the journals of
+    // restores that ended without releasing everything (S3 or DynamoDB failing past their retries)
+    // are tried again, so that no lock of tfsnap's waits for the next start.
     asio::awaitable<void> housekeeping() {
         asio::steady_timer t(co_await asio::this_coro::executor);
         const auto wd = notify_.watchdog_interval();
         const auto tick = wd ? std::min<std::chrono::microseconds>(*wd / 2, std::chrono::seconds(30))
                              : std::chrono::microseconds(std::chrono::seconds(30));
+        auto next_retry = std::chrono::steady_clock::now() + journal_retry_interval;
         for (;;) {
             if (wd)
                 (void)notify_.watchdog();
             update_status();
+            if (std::chrono::steady_clock::now() >= next_retry) {
+                next_retry = std::chrono::steady_clock::now() + journal_retry_interval;
+                auto cfg = cfg_;
+                auto clients = clients_;
+                co_await restore::retry_journals(
+                    *rctx_, *owner_, *cfg,
+                    [clients](const config::environment& e) { return clients->access(e); });
+            }
             t.expires_after(tick);
             co_await t.async_wait(asio::use_awaitable);
         }
     }
+    static constexpr std::chrono::seconds journal_retry_interval{60};
 
     void update_status() {
         std::string s = std::to_string(cfg_->environments.size()) + " envs";

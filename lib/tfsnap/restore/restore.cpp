@@ -516,8 +516,11 @@ public:
     // Everything up to the release of the locks. Never throws: a cancellation (SIGTERM past the
     // grace, a cancelled job) or an exception becomes a failed result naming the step it stopped
     // in, and release() then runs as after any other ending.
+    ~executor() { ctx_.running.erase(out_.restore_id); }
+
     boost::asio::awaitable<void> run(std::string token) {
         out_.restore_id = tfstate::new_lock_id();
+        ctx_.running.insert(out_.restore_id);
         std::string stopped;
         bool cancelled = false;
         try {
@@ -1072,9 +1075,11 @@ private:
 
 }  // namespace
 
-boost::asio::awaitable<std::vector<recovery>> recover_journals(
+namespace {
+
+boost::asio::awaitable<std::vector<recovery>> recover_each(
     restore_context& ctx, const core::dir_owner& owner, const config::daemon_config& cfg,
-    std::function<backup::environment_access(const config::environment&)> access_of) {
+    std::function<backup::environment_access(const config::environment&)> access_of, bool at_start) {
     std::vector<recovery> out;
     if (fs::path(owner.dir()).lexically_normal() != fs::path(ctx.state_dir).lexically_normal()) {
         ctx.jobs.log.error("restore journal: not recovered: this process owns " + owner.dir().string() +
@@ -1087,6 +1092,8 @@ boost::asio::awaitable<std::vector<recovery>> recover_journals(
         co_return out;
     }
     for (const auto& m : found.malformed) {
+        if (!at_start)
+            break;  // reported once, at start-up
         recovery r;
         r.error = "malformed restore journal " + m.path.string() + " (" + m.reason +
                   "): left in place; check by hand which locks it names";
@@ -1094,6 +1101,8 @@ boost::asio::awaitable<std::vector<recovery>> recover_journals(
         out.push_back(std::move(r));
     }
     for (const auto& j : found.journals) {
+        if (ctx.running.contains(j.restore_id))
+            continue;  // live: its own execute() releases what it holds
         recovery r;
         r.restore_id = j.restore_id;
         r.environment = j.environment;
@@ -1150,6 +1159,20 @@ boost::asio::awaitable<std::vector<recovery>> recover_journals(
         out.push_back(std::move(r));
     }
     co_return out;
+}
+
+}  // namespace
+
+boost::asio::awaitable<std::vector<recovery>> recover_journals(
+    restore_context& ctx, const core::dir_owner& owner, const config::daemon_config& cfg,
+    std::function<backup::environment_access(const config::environment&)> access_of) {
+    return recover_each(ctx, owner, cfg, std::move(access_of), true);
+}
+
+boost::asio::awaitable<std::vector<recovery>> retry_journals(
+    restore_context& ctx, const core::dir_owner& owner, const config::daemon_config& cfg,
+    std::function<backup::environment_access(const config::environment&)> access_of) {
+    return recover_each(ctx, owner, cfg, std::move(access_of), false);
 }
 
 boost::asio::awaitable<restore_result> execute(restore_context& ctx, const config::environment& env,

@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -136,6 +137,9 @@ struct restore_context {
     // How long releasing the locks (and settling the digest) may take once a restore has ended,
     // however it ended; the journal keeps what could not be released for the next start.
     std::chrono::milliseconds cleanup_timeout{std::chrono::seconds{60}};
+    // The restores execute() is running now in this process (their restore ids): their journals
+    // are live, and retry_journals() leaves them alone.
+    std::set<std::string> running{};
 };
 
 boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::environment& env,
@@ -157,6 +161,14 @@ struct recovery {
     std::string error;
 };
 boost::asio::awaitable<std::vector<recovery>> recover_journals(
+    restore_context& ctx, const core::dir_owner& owner, const config::daemon_config& cfg,
+    std::function<backup::environment_access(const config::environment&)> access_of);
+
+// While the daemon runs: the same for the journals of restores that ended without releasing
+// everything (S3 or DynamoDB failing past their retries, a cleanup past its timeout), skipping
+// the ones still running in this process (ctx.running). Malformed journals are not reported again.
+// Does nothing (and no I/O but a directory listing) when there is no such journal.
+boost::asio::awaitable<std::vector<recovery>> retry_journals(
     restore_context& ctx, const core::dir_owner& owner, const config::daemon_config& cfg,
     std::function<backup::environment_access(const config::environment&)> access_of);
 

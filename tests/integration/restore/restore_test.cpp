@@ -768,6 +768,50 @@ TEST_F(Restore, RecoveryIsTheStateDirsOwnersAlone) {
     (void)mine;
 }
 
+// While the daemon runs, a restore whose release failed (S3 or DynamoDB failing past its retries)
+// has its journal tried again; a restore still running in this process is left alone.
+TEST_F(Restore, RetryReleasesWhatAnEndedRestoreLeftAndLeavesRunningOnes) {
+    const auto cfg =
+        load("  prod:\n    bucket: " + bucket_ +
+             "\n    key: prod/terraform.tfstate\n    lock: { dynamodb_table: " + table_ +
+             " }\n  stage:\n    bucket: " + bucket_ +
+             "\n    key: stage/terraform.tfstate\n    lock: { dynamodb_table: " + table_ + " }\n");
+    const auto& prod = cfg.environments[0];
+    const auto& stage = cfg.environments[1];
+    auto plant = [&](const std::string& restore_id, const config::environment& env, const std::string& id) {
+        restore::journal_entry j;
+        j.restore_id = restore_id;
+        j.environment = env.name;
+        j.started_at = "2026-11-22T05:00:00Z";
+        j.requested_by = "bob@ops-1";
+        j.reason = "test";
+        j.step = "locked";
+        j.locks.push_back({"dynamodb", table_, env.lock_id(), id});
+        ASSERT_FALSE(restore::write_journal(work_ / "state", j));
+        dynamodb::item held;
+        held.emplace("LockID", dynamodb::attribute_value::string(env.lock_id()));
+        held.emplace("Info", dynamodb::attribute_value::string(
+                                 R"({"ID":")" + id +
+                                 R"(","Operation":"tfsnap-restore","Info":"","Who":"bob@ops-1",)"
+                                 R"("Version":"tfsnap","Created":"2026-11-22T05:00:00Z","Path":")" +
+                                 env.lock_id() + "\"}"));
+        ASSERT_FALSE(run(db_->put_item(table_, held, {})).ec);
+    };
+    plant("r-ended", prod, "ended-id");
+    plant("r-running", stage, "running-id");
+    rctx_->running.insert("r-running");
+    const auto done = run(
+        restore::retry_journals(*rctx_, owner(), cfg, [&](const config::environment&) { return access(); }));
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].restore_id, "r-ended");
+    EXPECT_FALSE(item(prod.lock_id()));
+    EXPECT_TRUE(item(stage.lock_id()));
+    const auto left = restore::scan(work_ / "state");
+    ASSERT_EQ(left.journals.size(), 1u);
+    EXPECT_EQ(left.journals[0].restore_id, "r-running");
+    rctx_->running.clear();
+}
+
 // ---------------------------------------------------------------------------- full restores
 
 class FullRestore : public Restore {
