@@ -300,13 +300,18 @@ asio::awaitable<std::vector<std::string>> name_cache::ensure(std::vector<std::st
     for (const auto& key : keys) {
         if (st->fresh(key))
             continue;
+        // an expired answer is used while it is looked up again: only a name never answered
+        // makes the caller wait
+        const bool answered_before = st->find(key) != nullptr;
         if (const auto it = st->in_flight.find(key); it != st->in_flight.end()) {
-            waits.emplace_back(key, it->second);
+            if (!answered_before)
+                waits.emplace_back(key, it->second);
             continue;
         }
         auto p = std::make_shared<detail::name_cache_state::pending>(ex_);
         st->in_flight.emplace(key, p);
-        waits.emplace_back(key, p);
+        if (!answered_before)
+            waits.emplace_back(key, p);
         start_lookup(key);
     }
     std::vector<std::string> late;

@@ -8,10 +8,11 @@
 //   - the name_resolver functions answer from the cache alone (nullopt for a name it does not
 //     hold) and never block, so that authorize() can run on the loop;
 //   - prepare(), lookup_user_name() and lookup_user_groups() make sure that what they need is
-//     cached and fresh. A missing or expired entry is looked up, and the caller awaits the answer
-//     (the loop serves other connections meanwhile) for at most `lookup_timeout`. After that an
-//     expired entry's previous answer is used, and a missing one counts as not found for this
-//     call; the lookup goes on and fills the cache when NSS answers.
+//     cached. An expired entry is looked up again and its previous answer used meanwhile (so a
+//     slow NSS delays nobody once a name was answered; a change shows within `ttl` and one
+//     lookup). A name never answered is looked up and the caller awaits the answer (the loop
+//     serves other connections meanwhile) for at most `lookup_timeout`; after that it counts as
+//     not found for this call, and the lookup goes on and fills the cache when NSS answers.
 // At most one lookup of a name is in flight at a time; callers that need it meanwhile share it.
 //
 // Cancellation: the awaiting functions throw operation_aborted when their coroutine is cancelled
@@ -73,9 +74,9 @@ public:
     std::optional<std::vector<std::uint32_t>> user_groups(std::uint32_t uid,
                                                           std::uint32_t gid) const override;
 
-    // Every "user:" and "group:" principal of `access` (readers and operators) cached and
-    // fresh, or as described above when NSS is slow. Returns the principals whose lookup did
-    // not answer within lookup_timeout (for the log).
+    // Every "user:" and "group:" principal of `access` (readers and operators) cached, as
+    // described above. Returns the principals never answered whose lookup did not answer within
+    // lookup_timeout (for the log).
     boost::asio::awaitable<std::vector<std::string>> prepare(config::control_config access);
     boost::asio::awaitable<std::optional<std::string>> lookup_user_name(std::uint32_t uid);
     boost::asio::awaitable<std::optional<std::vector<std::uint32_t>>> lookup_user_groups(std::uint32_t uid,
