@@ -20,7 +20,9 @@
 #include "tfsnap/notify/dispatcher.hpp"
 #include "tfsnap/notify/event.hpp"
 #include "tfsnap/restore/audit.hpp"
+#include "tfsnap/restore/plan_token.hpp"
 #include "tfsnap/restore/restore.hpp"
+#include "tfsnap/scheduler/job_id_store.hpp"
 #include "tfsnap/scheduler/runner.hpp"
 #include "tfsnap/scheduler/sleeper.hpp"
 #include "tfsnap/scheduler/stamp_store.hpp"
@@ -230,7 +232,15 @@ private:
         rc.history_max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg_->job_retention);
         // a sweep of every environment at once must stay visible: job_retention is the real bound
         rc.history_limit = 16384;
+        // job ids unique across restarts: a client polling /v1/jobs/ID is never told of another job
+        job_ids_ = std::make_unique<scheduler::job_id_store>(cfg_->state_dir);
+        const auto ids = job_ids_->start(clock_.now());
+        if (!ids.problem.empty())
+            log_.warning(ids.problem, {{"event", "job-ids-reset"}});
+        rc.first_id = ids.first_id;
         rc.on_change = [this](const scheduler::job_record& rec) {
+            if (const auto problem = job_ids_->used(rec.id); !problem.empty())
+                log_.error(problem, {{"event", "job-ids-unsaved"}});
             changes_->notify_all();
             update_status();
             notify_job(rec);
@@ -677,7 +687,6 @@ private:
                     404, "unknown_environment", "no environment " + route.env + " in " + file_));
         }
         const std::string& body = rq.req().body();
-        const std::string who = user_name(rq.peer().uid) + "@" + host_name();
         switch (route.route) {
             case control::route_id::status:
                 co_return json_response(200, status_json());
@@ -698,7 +707,8 @@ private:
                     co_return control::error_reply(*b.error);
                 backup::backup_request req;
                 req.schedule = b.value.schedule.value_or("on-demand");
-                req.requested_by = who;
+                const std::string user = co_await rq.user_name();
+                req.requested_by = user + "@" + host_name();
                 const config::environment e = *env;
                 co_return submit(*env, scheduler::job_kind::backup, req.schedule,
                                  {[this, e, req](std::uint64_t) -> asio::awaitable<scheduler::job_outcome> {
@@ -733,8 +743,11 @@ private:
                     }});
             }
             case control::route_id::restores:
-            case control::route_id::undeletes:
+            case control::route_id::undeletes: {
+                const std::string user = co_await rq.user_name();
+                const std::string who = user + "@" + host_name();
                 co_return co_await restore_request(rq, *env, who);
+            }
             case control::route_id::jobs:
                 co_return json_response(200, jobs_json());
             case control::route_id::job:
@@ -742,6 +755,9 @@ private:
             case control::route_id::audit:
                 co_return json_response(200, audit_json(route.query.env, route.query.limit.value_or(100)));
             case control::route_id::reload: {
+                auto b = control::parse_empty_body(body);
+                if (!b.ok())
+                    co_return control::error_reply(*b.error);
                 const auto what = reload();
                 json j;
                 j.begin_object().field("result", what).end_object();
@@ -792,6 +808,20 @@ private:
             const auto p = co_await restore::plan(*rctx_, env, clients->access(env), req);
             co_return json_response(p.ok() ? 200 : 409, restore::to_json(p));
         }
+        // The token, before a job exists: a forged, expired or another request's token is refused
+        // here, with no job and no webhook. The job checks it again, and the current version too.
+        const auto checked = restore::check_request_token(
+            token, rctx_->token_key, std::chrono::floor<std::chrono::seconds>(clock_.now()),
+            restore::request_claims(*rctx_, env, req));
+        if (!checked.ok()) {
+            const bool stale = checked.ec == restore::token_errc::expired;
+            co_return control::error_reply(control::json_error(
+                stale ? 409 : 400, stale ? "stale_token" : "invalid_token",
+                (checked.ec == restore::token_errc::mismatch
+                     ? "the plan token was made for another request (" + checked.message + ")"
+                     : "the plan token is not valid (" + checked.message + ")") +
+                    ": plan again (a dry run) and send the new token; nothing was started"));
+        }
         const config::environment e = env;
         co_return submit(env, scheduler::job_kind::backup, req.undelete ? "undelete" : "restore",
                          {[this, e, req, token](std::uint64_t id) -> asio::awaitable<scheduler::job_outcome> {
@@ -818,7 +848,7 @@ private:
         }
         if (rq.route().query.wait) {
             const auto deadline = std::chrono::steady_clock::now() + *rq.route().query.wait;
-            for (;;) {
+            for (bool first = true;; first = false) {
                 const auto rec = runner_->find(id);
                 if (!rec || is_finished(rec->status))
                     break;
@@ -827,6 +857,10 @@ private:
                 if (left <= 0ms)
                     break;
                 const auto r = co_await rq.long_poll(*changes_, left);
+                // too many polls of this uid: 429 rather than an answer that did not wait (a
+                // client would ask again at once, in a busy loop)
+                if (r == control::poll_result::limited && first)
+                    co_return rq.too_many_long_polls();
                 if (r != control::poll_result::changed)
                     break;
             }
@@ -1084,6 +1118,7 @@ private:
     std::optional<metrics::tfsnap_metrics> metrics_;
     std::optional<control::change_notifier> changes_;
     std::unique_ptr<scheduler::file_stamp_store> stamps_;
+    std::unique_ptr<scheduler::job_id_store> job_ids_;
     std::unique_ptr<scheduler::steady_sleeper> sleeper_;
     std::unique_ptr<scheduler::runner> runner_;
     std::unique_ptr<control::server> server_;

@@ -17,6 +17,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -181,19 +182,27 @@ public:
     ctl(std::string socket, bool json) : client_(std::move(socket)), json_(json) {}
 
     // One request. On a transport failure or an error status prints why and returns the exit
-    // code; on success parses the body into doc_ and returns nullopt.
+    // code; on success parses the body into doc_ and returns nullopt. `patient`: a 429 (this
+    // user has as many long polls waiting as the daemon allows) is asked again a second later.
     std::optional<int> call(const std::string& method, const std::string& target,
-                            const std::string& body = "{}", std::chrono::seconds timeout = 60s) {
+                            const std::string& body = "{}", std::chrono::seconds timeout = 60s,
+                            bool patient = false) {
         ctl_response r;
-        const auto f = client_.request(method, target, method == "POST" ? body : "", timeout, r);
-        if (f.ec) {
-            if (f.stage == ctl_stage::connect)
-                std::cerr << "tfsnapctl: cannot reach tfsnapd at " << client_.path() << ": " << f.ec.message()
-                          << "; is it running? (systemctl status tfsnapd)\n";
-            else
-                std::cerr << "tfsnapctl: no answer from tfsnapd at " << client_.path() << ": "
-                          << f.ec.message() << "\n";
-            return exit_unreachable;
+        for (;;) {
+            r = ctl_response{};
+            const auto f = client_.request(method, target, method == "POST" ? body : "", timeout, r);
+            if (f.ec) {
+                if (f.stage == ctl_stage::connect)
+                    std::cerr << "tfsnapctl: cannot reach tfsnapd at " << client_.path() << ": "
+                              << f.ec.message() << "; is it running? (systemctl status tfsnapd)\n";
+                else
+                    std::cerr << "tfsnapctl: no answer from tfsnapd at " << client_.path() << ": "
+                              << f.ec.message() << "\n";
+                return exit_unreachable;
+            }
+            if (!patient || r.status != 429)
+                break;
+            std::this_thread::sleep_for(1s);
         }
         status_ = r.status;
         raw_ = r.body;
@@ -442,7 +451,7 @@ public:
     int wait_job(const std::string& id, bool progress) {
         const bool tty = progress && !json_ && ::isatty(STDERR_FILENO);
         for (;;) {
-            if (auto rc = call("GET", "/v1/jobs/" + id + "?wait=60s", "", 90s)) {
+            if (auto rc = call("GET", "/v1/jobs/" + id + "?wait=60s", "", 90s, true)) {
                 if (tty)
                     std::cerr << "\r\033[K";
                 return *rc;

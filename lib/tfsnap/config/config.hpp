@@ -194,6 +194,15 @@ struct control_config {
     std::string socket = "/run/tfsnap/control.sock";
     std::vector<std::string> readers;    // "group:NAME" or "user:NAME"; may GET
     std::vector<std::string> operators;  // may also POST (back up, restore)
+    // Fairness: how many connections may be open at once in all; how many of one uid (root is
+    // not limited); how many of max_connections only root and operators may take; how many
+    // long polls (GET /v1/jobs/{id}?wait=) one uid may have waiting (root is not limited).
+    std::int64_t max_connections = 32;
+    std::int64_t max_connections_per_uid = 8;
+    std::int64_t reserved_for_operators = 8;
+    std::int64_t max_long_polls_per_uid = 4;
+    // How long a user or group lookup (found or not) is reused before NSS is asked again.
+    duration name_cache_ttl = std::chrono::seconds{30};
 };
 
 struct catalog_config {

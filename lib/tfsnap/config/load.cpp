@@ -954,6 +954,46 @@ public:
         return v;
     }
 
+    // control.max_connections, max_connections_per_uid, reserved_for_operators,
+    // max_long_polls_per_uid and name_cache_ttl: each count at least 1 (reserved_for_operators
+    // may be 0), and the reserved part smaller than the whole.
+    void read_control_limits(const YAML::Node& c, control_config& out) {
+        const auto at_least_one = [&](std::string_view key, std::int64_t& into, std::string_view hint) {
+            const auto n = count_at(c, key, "control", hint);
+            if (!n)
+                return;
+            if (*n < 1) {
+                report(c[std::string(key)], join("control", key), "must be at least 1, got 0",
+                       std::string(hint));
+                return;
+            }
+            into = *n;
+        };
+        at_least_one("max_connections", out.max_connections,
+                     "write how many control connections may be open at once, such as 32");
+        at_least_one("max_connections_per_uid", out.max_connections_per_uid,
+                     "write how many connections one user may hold open, such as 8");
+        at_least_one("max_long_polls_per_uid", out.max_long_polls_per_uid,
+                     "write how many job waits one user may have open at once, such as 4");
+        if (const auto n = count_at(c, "reserved_for_operators", "control",
+                                    "write 0 to keep no connections for operators, or a count such as 8")) {
+            if (*n >= out.max_connections) {
+                report(
+                    c["reserved_for_operators"], "control.reserved_for_operators",
+                    "must be smaller than control.max_connections (" + std::to_string(out.max_connections) +
+                        "), got " + std::to_string(*n),
+                    "keep some connections for readers, such as " + std::to_string(out.max_connections / 4));
+            } else {
+                out.reserved_for_operators = *n;
+            }
+        } else if (out.reserved_for_operators >= out.max_connections) {
+            // the default (8) with a small max_connections: keep a quarter
+            out.reserved_for_operators = out.max_connections / 4;
+        }
+        if (auto d = duration_at(c, "name_cache_ttl", "control"))
+            out.name_cache_ttl = *d;
+    }
+
     std::optional<daemon_config> read_root(const YAML::Node& root) {
         if (!root.IsDefined() || root.IsNull()) {
             report(YAML::Mark(), "", "the file is empty",
@@ -978,11 +1018,15 @@ public:
         }
 
         if (const YAML::Node c = root["control"];
-            is_set(c) && expect_map(c, "control", {"socket", "readers", "operators"})) {
+            is_set(c) &&
+            expect_map(c, "control",
+                       {"socket", "readers", "operators", "max_connections", "max_connections_per_uid",
+                        "reserved_for_operators", "max_long_polls_per_uid", "name_cache_ttl"})) {
             if (auto s = absolute_path_at(c, "socket", "control", "/run/tfsnap/control.sock"))
                 cfg.control.socket = *s;
             cfg.control.readers = principals_at(c, "readers", "control");
             cfg.control.operators = principals_at(c, "operators", "control");
+            read_control_limits(c, cfg.control);
         }
 
         if (auto d = duration_at(root, "shutdown_grace", ""))

@@ -118,18 +118,6 @@ std::string who(const restore_context& ctx, const restore_request& req) {
     return (req.user.empty() ? std::string("tfsnapd") : req.user) + "@" + ctx.host;
 }
 
-plan_claims claims_of(const config::environment& env, const restore_request& req,
-                      const std::string& requested_by) {
-    plan_claims c;
-    c.environment = env.name;
-    c.action = req.undelete ? "undelete" : "restore";
-    c.mode = req.mode;
-    c.force_lineage = req.force_lineage;
-    c.roll_forward_serial = req.roll_forward_serial;
-    c.requested_by = requested_by;
-    return c;
-}
-
 struct lock_set {
     std::unique_ptr<dynamodb_lock> dynamo;
     std::unique_ptr<s3_lockfile> file;
@@ -183,6 +171,18 @@ std::string file_where(const config::environment& env) {
 }
 
 }  // namespace
+
+plan_claims request_claims(const restore_context& ctx, const config::environment& env,
+                           const restore_request& req) {
+    plan_claims c;
+    c.environment = env.name;
+    c.action = req.undelete ? "undelete" : "restore";
+    c.mode = req.mode;
+    c.force_lineage = req.force_lineage;
+    c.roll_forward_serial = req.roll_forward_serial;
+    c.requested_by = who(ctx, req);
+    return c;
+}
 
 // ------------------------------------------------------------------------------------ plan
 
@@ -487,7 +487,7 @@ boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::en
     }
 
     if (p.refusals.empty()) {
-        auto c = claims_of(env, req, who(ctx, req));
+        auto c = request_claims(ctx, env, req);
         c.target_version = p.target_version;
         c.current_version = p.current_version;
         c.current_etag = p.current_etag;
@@ -692,21 +692,17 @@ private:
         }
         s3::client& s3 = *access_.s3;
         // 1. the token, and the state it was made for
-        const auto verified = verify_token(token, ctx_.token_key, now_s(ctx_.jobs.clock));
+        const auto verified = check_request_token(token, ctx_.token_key, now_s(ctx_.jobs.clock),
+                                                  request_claims(ctx_, env_, req_));
+        if (verified.ec == token_errc::mismatch) {
+            refuse("the plan token was made for another request (" + verified.message + "): plan again");
+            co_return;
+        }
         if (verified.ec) {
             refuse("the plan token is not valid (" + verified.message + "): plan again");
             co_return;
         }
         claims_ = verified.claims;
-        auto mine = claims_of(env_, req_, who(ctx_, req_));
-        mine.target_version = claims_.target_version;
-        mine.current_version = claims_.current_version;
-        mine.current_etag = claims_.current_etag;
-        mine.expires_at = claims_.expires_at;
-        if (const auto diff = claims_mismatch(claims_, mine)) {
-            refuse("the plan token was made for another request (" + *diff + "): plan again");
-            co_return;
-        }
         current_state cur;
         if (auto why = co_await read_current(s3, env_, cur); !why.empty()) {
             fail(why);

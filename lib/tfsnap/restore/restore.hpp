@@ -29,6 +29,7 @@
 
 #include "tfsnap/backup/context.hpp"
 #include "tfsnap/core/dir_owner.hpp"
+#include "tfsnap/restore/plan_token.hpp"
 #include "tfsnap/restore/terraform_run.hpp"
 #include "tfsnap/tfstate/diff.hpp"
 
@@ -141,6 +142,12 @@ struct restore_context {
     // are live, and retry_journals() leaves them alone.
     std::set<std::string> running{};
 };
+
+// What a plan token must say of `req` for execute() to accept it: environment, action, mode, the
+// options and who asked (the target and current versions are the plan's). tfsnapd checks a
+// token against it (check_request_token) when the restore is asked for, before any job exists.
+plan_claims request_claims(const restore_context& ctx, const config::environment& env,
+                           const restore_request& req);
 
 boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::environment& env,
                                           backup::environment_access access, restore_request req);

@@ -5,8 +5,11 @@
 
 #include <boost/beast/http/verb.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <set>
+#include <utility>
 
 namespace tfsnap::s3 {
 
@@ -432,7 +435,23 @@ asio::awaitable<delete_result> client::delete_object(std::string bucket, std::st
 asio::awaitable<list_result> client::list_object_versions(std::string bucket, std::string prefix) {
     list_result out;
     std::string key_marker, version_marker;
+    // every marker pair asked for so far: a server that cycles (A, B, A, ...) is caught too
+    std::set<std::pair<std::string, std::string>> seen{{key_marker, version_marker}};
+    const auto give_up = [&](errc why, std::string detail) {
+        out.ec = why;
+        out.entries.clear();
+        out.info.http_status = 0;
+        out.info.code.clear();
+        out.info.message.clear();
+        out.info.detail = std::move(detail);
+    };
     for (;;) {
+        if (out.pages >= std::max(cfg_.max_list_pages, 1)) {
+            give_up(errc::too_many_pages, "stopped after " + std::to_string(out.pages) + " pages of " +
+                                              std::to_string(cfg_.list_page_size) + " under prefix \"" +
+                                              prefix + "\" (the S3 client's max_list_pages)");
+            co_return out;
+        }
         call c;
         c.operation = "ListObjectVersions";
         c.bucket = bucket;
@@ -457,9 +476,11 @@ asio::awaitable<list_result> client::list_object_versions(std::string bucket, st
             out.entries.push_back(std::move(e));
         if (!page->truncated)
             co_return out;
-        if (page->next_key_marker == key_marker && page->next_version_id_marker == version_marker) {
-            out.ec = errc::bad_response;  // the markers did not move: paging would never end
-            out.info.detail = "ListObjectVersions returned the same markers twice";
+        if (!seen.emplace(page->next_key_marker, page->next_version_id_marker).second) {
+            give_up(errc::paging_loop, "S3 returned the same page marker twice (key-marker \"" +
+                                           page->next_key_marker + "\", version-id-marker \"" +
+                                           page->next_version_id_marker + "\", after " +
+                                           std::to_string(out.pages) + " pages)");
             co_return out;
         }
         key_marker = std::move(page->next_key_marker);

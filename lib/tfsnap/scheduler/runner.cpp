@@ -49,6 +49,7 @@ runner::runner(asio::any_io_executor ex, const core::wall_clock& clock, sleeper&
       log_(log),
       children_done_(ex) {
     cfg_.max_concurrent_jobs = std::max<std::size_t>(cfg_.max_concurrent_jobs, 1);
+    next_id_ = std::max<std::uint64_t>(cfg_.first_id, 1);
 }
 
 std::vector<job_record> runner::active() const {

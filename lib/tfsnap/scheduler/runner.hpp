@@ -108,6 +108,9 @@ struct runner_config {
     plan_options plan;
     // How long to sleep when no schedule has a next slot.
     std::chrono::seconds idle_sleep{std::chrono::hours{1}};
+    // The first job's id; the next ones count up from it (tfsnapd: job_id_store.hpp, so that ids
+    // stay unique across restarts).
+    std::uint64_t first_id = 1;
 };
 
 class runner {

@@ -201,6 +201,16 @@ const bad_case cases[] = {
      "\"/etc/ssl/certs/ca-certificates.crt\""},
     {"ZeroConcurrentJobs", with_env("max_concurrent_jobs: 0\n"), 5, 22,
      "max_concurrent_jobs: must be at least 1, got 0; write how many backups may run at once, such as 4"},
+    {"ReservedConnectionsNotBelowTheTotal",
+     with_env("control:\n  max_connections: 8\n  reserved_for_operators: 8\n"), 7, 27,
+     "control.reserved_for_operators: must be smaller than control.max_connections (8), got 8; keep some "
+     "connections for readers, such as 2"},
+    {"ZeroConnectionsPerUid", with_env("control:\n  max_connections_per_uid: 0\n"), 6, 28,
+     "control.max_connections_per_uid: must be at least 1, got 0; write how many connections one user may "
+     "hold open, such as 8"},
+    {"NameCacheTtlNotADuration", with_env("control: { name_cache_ttl: soon }\n"), 5, 28,
+     "control.name_cache_ttl: invalid duration \"soon\"; write a number and a unit, such as 90s, 5m, 12h or "
+     "7d"},
     {"RelativeTerraformDir", with_env("    terraform_dir: infra/prod\n"), 5, 20,
      "environments.prod.terraform_dir: the path \"infra/prod\" is not absolute; write a path that starts "
      "with '/', "

@@ -81,6 +81,39 @@ TEST(ConfigLoad, MinimalEnvironmentGetsBuiltInDefaults) {
     EXPECT_EQ(r.config->control.socket, "/run/tfsnap/control.sock");
 }
 
+TEST(ConfigLoad, ControlLimits) {
+    const auto r = load_string(
+        "control:\n"
+        "  max_connections: 64\n"
+        "  max_connections_per_uid: 4\n"
+        "  reserved_for_operators: 16\n"
+        "  max_long_polls_per_uid: 2\n"
+        "  name_cache_ttl: 10s\n"
+        "environments:\n"
+        "  prod: { bucket: tf-state, key: k }\n",
+        "limits.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& c = r.config->control;
+    EXPECT_EQ(c.max_connections, 64);
+    EXPECT_EQ(c.max_connections_per_uid, 4);
+    EXPECT_EQ(c.reserved_for_operators, 16);
+    EXPECT_EQ(c.max_long_polls_per_uid, 2);
+    EXPECT_EQ(c.name_cache_ttl, duration{10});
+
+    // the defaults; and with a small total and no reservation given, a quarter of it is kept
+    const auto d = load_string("environments:\n  prod: { bucket: tf-state, key: k }\n", "d.yaml");
+    ASSERT_TRUE(d.ok()) << dump(d);
+    EXPECT_EQ(d.config->control.max_connections, 32);
+    EXPECT_EQ(d.config->control.max_connections_per_uid, 8);
+    EXPECT_EQ(d.config->control.reserved_for_operators, 8);
+    EXPECT_EQ(d.config->control.max_long_polls_per_uid, 4);
+    EXPECT_EQ(d.config->control.name_cache_ttl, duration{30});
+    const auto small = load_string(
+        "control: { max_connections: 4 }\nenvironments:\n  prod: { bucket: tf-state, key: k }\n", "s.yaml");
+    ASSERT_TRUE(small.ok()) << dump(small);
+    EXPECT_EQ(small.config->control.reserved_for_operators, 1);
+}
+
 TEST(ConfigLoad, DefaultScheduleAppliesWithoutAList) {
     const auto r = load_string(
         "defaults:\n"

@@ -238,6 +238,23 @@ TEST_F(Runner, OnDemandJobsShareTheLaneWithScheduledOnes) {
     stop();
 }
 
+TEST_F(Runner, JobIdsCountUpFromTheFirstId) {
+    runner_config cfg;
+    cfg.first_id = 7001;  // what tfsnapd's job_id_store hands it after a restart
+    start({make_test_spec("prod", "hourly", "0 * * * *")}, cfg);
+    run_until(at(0, 0, 0, 30));
+    fire backup;
+    backup.environment = "prod";
+    backup.name = "on-demand";
+    backup.lane = "prod";
+    const auto first = r_->submit(backup);
+    EXPECT_EQ(first.id, 7001u);
+    run_until(at(0, 1, 5));  // the on-demand job, then the 01:00 fire
+    ASSERT_EQ(r_->history().size(), 2u);
+    EXPECT_EQ(r_->history()[1].id, 7002u);
+    stop();
+}
+
 TEST_F(Runner, UpdatedSchedulesTakeEffectWithoutStoppingRunningJobs) {
     job_time_ = 30min;
     start({make_test_spec("prod", "hourly", "0 * * * *")});
