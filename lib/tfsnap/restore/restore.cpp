@@ -1087,6 +1087,17 @@ boost::asio::awaitable<std::vector<recovery>> recover_each(
         ctx.jobs.log.error("restore journal: " + found.message);
         co_return out;
     }
+    // A journal write cut by a kill leaves its temporary file (never the journal itself: the
+    // rename is atomic). The owner is the only writer, so at start-up none of them is live.
+    if (at_start) {
+        for (const auto& leftover : found.leftovers) {
+            std::error_code ec;
+            fs::remove(leftover, ec);
+            if (ec)
+                ctx.jobs.log.warning("restore journal: cannot remove " + leftover.string() + ": " +
+                                     ec.message());
+        }
+    }
     for (const auto& m : found.malformed) {
         if (!at_start)
             break;  // reported once, at start-up

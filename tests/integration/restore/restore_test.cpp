@@ -531,6 +531,8 @@ TEST_F(Restore, AKilledRestoreLeavesAJournalAndTheNextStartReleasesItsLock) {
     const auto journals = restore::scan(work_ / "state");
     ASSERT_EQ(journals.journals.size(), 1u);
 
+    // a journal write cut by a kill leaves its temporary file; the owner's recovery removes it
+    std::ofstream(work_ / "state" / "restore-journal" / ".r-cut.json.tmp") << "{\"restore_id\":";
     // a Terraform lock elsewhere is not touched by the recovery
     const auto recovered = run(restore::recover_journals(
         *rctx_, owner(), cfg, [&](const config::environment&) { return access(); }));
@@ -539,6 +541,8 @@ TEST_F(Restore, AKilledRestoreLeavesAJournalAndTheNextStartReleasesItsLock) {
     EXPECT_EQ(recovered[0].released.size(), 1u);
     EXPECT_FALSE(item(env.lock_id()));
     EXPECT_TRUE(restore::scan(work_ / "state").journals.empty());
+    EXPECT_TRUE(restore::scan(work_ / "state").leftovers.empty());
+    EXPECT_FALSE(fs::exists(work_ / "state" / "restore-journal" / ".r-cut.json.tmp"));
     std::vector<std::string> lines;
     ASSERT_FALSE(restore::read_audit(work_ / "state", lines, nullptr));
     ASSERT_FALSE(lines.empty());
