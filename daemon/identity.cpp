@@ -27,6 +27,10 @@ std::string user_name(uid_t uid) {
 
 std::vector<std::byte> plan_token_key(const std::string& state_dir, std::string& problem) {
     const fs::path path = fs::path(state_dir) / "plan-token.key";
+    const fs::path temp = fs::path(state_dir) / ".tmp-plan-token.key";
+    // a write cut by a kill leaves its temporary file; only the state_dir's owner gets here
+    std::error_code gone;
+    fs::remove(temp, gone);
     std::string bytes;
     if (!core::read_file(path, bytes) && bytes.size() == 32)
         return {reinterpret_cast<const std::byte*>(bytes.data()),
@@ -37,7 +41,7 @@ std::vector<std::byte> plan_token_key(const std::string& state_dir, std::string&
     std::error_code ec;
     fs::create_directories(state_dir, ec);
     const std::string data(reinterpret_cast<const char*>(key.data()), key.size());
-    if (auto e = core::write_file_atomic(path, fs::path(state_dir) / ".tmp-plan-token.key", data, 0600))
+    if (auto e = core::write_file_atomic(path, temp, data, 0600))
         problem = e.message();
     return key;
 }

@@ -18,7 +18,8 @@ std::string user_name(uid_t uid);
 // made on first use, so that a plan and its execution may be two commands (or a command and the
 // daemon). When the file cannot be written the key is still returned, with the reason in
 // `problem` (tokens then last only as long as this process). Throws if no random bytes can be
-// had.
+// had. Only the state_dir's owner may call it (it removes the temporary file of a write a kill
+// cut short).
 std::vector<std::byte> plan_token_key(const std::string& state_dir, std::string& problem);
 
 }  // namespace tfsnap::daemon

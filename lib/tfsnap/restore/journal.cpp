@@ -378,15 +378,13 @@ asio::awaitable<recovery_outcome> recover(fs::path state_dir, journal_entry entr
         lock_result res;
         if (l.kind == "dynamodb" && clients.dynamodb != nullptr) {
             dynamodb_lock lock(*clients.dynamodb, l.table_or_bucket, l.lock_key);
-            std::string id = l.id;
-            res = co_await lock.release(std::move(id));
+            res = co_await release_retrying(lock, l.id, 4);
         } else if (l.kind == "s3-lockfile" && clients.s3 != nullptr &&
                    ends_with(l.lock_key, lockfile_suffix)) {
             // conditional_writes false: release then checks that our version hides no one's lockfile
             const std::string state_key = l.lock_key.substr(0, l.lock_key.size() - lockfile_suffix.size());
             s3_lockfile lock(*clients.s3, l.table_or_bucket, state_key, false);
-            std::string id = l.id;
-            res = co_await lock.release(std::move(id));
+            res = co_await release_retrying(lock, l.id, 4);
         } else {
             r.ec = lock_errc::no_client;
             r.message = "no client to reach " + describe(l);

@@ -49,8 +49,12 @@
 #include "tfsnap/tfstate/lock_info.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -158,5 +162,30 @@ private:
     s3::put_options writes_;
     test_hooks hooks_;
 };
+
+// release() again after a failure that may be transient (a connection reset, a 5xx past the
+// client's own retries, a timeout): at most `attempts` calls, with a pause of 0.2 s, 0.8 s, 3.2 s
+// ... in between. A conditional delete is not retried by the clients (it may have happened), but a
+// whole release() is safe to repeat: each call reads the lock and compares its ID first, and a lock
+// that is gone is `already_released`. not_our_lock and lock_corrupt are final.
+template <class Lock>
+boost::asio::awaitable<lock_result> release_retrying(Lock& lock, std::string our_id, int attempts) {
+    lock_result r;
+    auto pause = std::chrono::milliseconds(200);
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+    for (int i = 0; i < attempts; ++i) {
+        if (i > 0) {
+            timer.expires_after(pause);
+            co_await timer.async_wait(boost::asio::use_awaitable);
+            pause *= 4;
+        }
+        std::string id = our_id;
+        r = co_await lock.release(std::move(id));
+        if (r.released || r.already_released || r.ec == lock_errc::not_our_lock ||
+            r.ec == lock_errc::lock_corrupt)
+            break;
+    }
+    co_return r;
+}
 
 }  // namespace tfsnap::restore

@@ -49,6 +49,8 @@ std::string_view to_string(outcome o) noexcept {
 namespace {
 
 constexpr std::size_t max_state_bytes = std::size_t{512} << 20;
+// a failed release is tried again, within cleanup_timeout (locks.hpp release_retrying)
+constexpr int release_attempts = 5;
 
 sys_seconds now_s(const core::wall_clock& c) {
     return std::chrono::floor<std::chrono::seconds>(c.now());
@@ -1018,14 +1020,14 @@ private:
         }
         if (file_locked_) {
             const auto t0 = std::chrono::steady_clock::now();
-            const auto rel = co_await locks_.file->release(lock_info_.id);
+            const auto rel = co_await release_retrying(*locks_.file, lock_info_.id, release_attempts);
             const bool gone = rel.released || rel.already_released;
             file_locked_ = !gone;
             record("unlock s3-lockfile", gone, rel.message, t0);
         }
         if (dynamo_locked_) {
             const auto t0 = std::chrono::steady_clock::now();
-            const auto rel = co_await locks_.dynamo->release(lock_info_.id);
+            const auto rel = co_await release_retrying(*locks_.dynamo, lock_info_.id, release_attempts);
             const bool gone = rel.released || rel.already_released;
             dynamo_locked_ = !gone;
             record("unlock dynamodb", gone, rel.message, t0);

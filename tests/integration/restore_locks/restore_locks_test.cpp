@@ -11,6 +11,7 @@
 
 #include "tfsnap/crypto/hash.hpp"
 
+#include "support/fault_proxy.hpp"
 #include "support/harness_env.hpp"
 #include "support/loopback_http_server.hpp"
 #include "support/run_sync.hpp"
@@ -172,6 +173,34 @@ protected:
     std::string lock_id() const { return bucket_ + "/env/prod/terraform.tfstate"; }
     restore::dynamodb_lock lock() { return restore::dynamodb_lock(*db_, table_, lock_id()); }
 };
+
+// A release whose conditional DeleteItem is lost (a reset: the client does not retry a conditional
+// write) is tried again: the lock goes. With one release() the lock stayed until the next start.
+TEST_F(DynamoLock, AReleaseCutByAResetIsTriedAgain) {
+    const auto endpoint = harness_.dynamodb_endpoint();
+    const auto colon = endpoint.rfind(':');
+    test::fault_proxy proxy("127.0.0.1", static_cast<std::uint16_t>(std::stoi(endpoint.substr(colon + 1))));
+    dynamodb::client_config cfg;
+    cfg.endpoint = proxy.url();
+    cfg.retry = {.max_attempts = 4, .base_delay = 5ms, .max_delay = 50ms};
+    auto creds = [key = harness_.access_key(),
+                  secret = harness_.secret_key()]() -> asio::awaitable<http::credentials_lookup> {
+        co_return http::credentials_lookup{{}, sigv4::credentials{key, core::secret(secret), {}}};
+    };
+    dynamodb::client db(*http_, cfg, creds, clock_);
+    restore::dynamodb_lock l(db, table_, lock_id());
+    const std::string id = "15151515-1515-4151-8151-151515151515";
+    ASSERT_TRUE(run(l.acquire(our_info(id))).acquired);
+    // release: GetItem, then the conditional DeleteItem, which is reset before it is forwarded
+    proxy.on_request(proxy.requests_seen() + 2, test::fault{test::fault_kind::reset});
+    const auto once = run(l.release(id));
+    EXPECT_FALSE(once.released) << once.message;
+    EXPECT_TRUE(item_of(lock_id()));
+    proxy.on_request(proxy.requests_seen() + 2, test::fault{test::fault_kind::reset});
+    const auto r = run(restore::release_retrying(l, id, 4));
+    EXPECT_TRUE(r.released) << r.message;
+    EXPECT_FALSE(item_of(lock_id()));
+}
 
 TEST_F(DynamoLock, AcquireInspectRelease) {
     auto l = lock();
