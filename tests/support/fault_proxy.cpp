@@ -703,9 +703,23 @@ struct fault_proxy::impl {
                 }
             }
             if (d.delay.count() > 0) {
+                // Like a hold: a request whose client is gone by the end of its delay is dropped, so
+                // that nothing lands after a killed client's restart.
+                if (!body && body_readable && !expects_continue) {
+                    body = co_await read_body(c->client, client_buffer, req_p);
+                    if (!body) {
+                        break;
+                    }
+                }
                 c->timer.expires_after(d.delay);
-                co_await c->timer.async_wait(use_tuple);
+                auto r = co_await (c->timer.async_wait(use_tuple) || client_leaves(*c));
                 if (stopping_) {
+                    break;
+                }
+                if (r.index() == 1) {
+                    note(number, "dropped");
+                    std::lock_guard lock(mutex_);
+                    ++counts_.dropped;
                     break;
                 }
             }

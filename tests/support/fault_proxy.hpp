@@ -94,6 +94,7 @@ struct random_faults {
     std::chrono::milliseconds stall_for{35'000};
     std::size_t truncate_after = 0;  // the largest cut: each truncate relays uniform [0, this] bytes
     // Each forwarded request waits uniform [0, delay_max] first: widens the windows between steps.
+    // A request whose client leaves during its delay is dropped, as a held one is.
     std::chrono::milliseconds delay_max{0};
 };
 

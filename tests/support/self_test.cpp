@@ -817,6 +817,33 @@ TEST(FaultProxy, RandomFaultsHitASeededShareAndAreCounted) {
     EXPECT_EQ(std::count(first.begin(), first.end(), 500u), static_cast<std::ptrdiff_t>(a.internal_error));
 }
 
+TEST(FaultProxy, DelayedRequestsArriveLateOrNotAtAll) {
+    loopback_http_server upstream([](const recorded_request&) { return ok(); });
+    fault_proxy proxy("127.0.0.1", upstream.port());
+    proxy.set_random_faults(random_faults{.seed = 3, .delay_max = 400ms});
+    auto test = [&]() -> asio::awaitable<void> {
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < 5; ++i) {
+            EXPECT_EQ(co_await one_request(proxy.port(), "/d"), 200u);
+        }
+        EXPECT_GE(std::chrono::steady_clock::now() - t0, 100ms) << "five draws from [0, 400 ms] add up";
+        // a client that leaves while its request waits: the request is dropped
+        proxy.set_random_faults(random_faults{.seed = 3, .delay_max = 60'000ms});
+        {
+            auto stream = co_await connect_to(proxy.port());
+            stream.expires_after(5s);
+            co_await http::async_write(stream, make_request(http::verb::put, "/late", proxy.port(), "x"),
+                                       asio::use_awaitable);
+            asio::steady_timer t(co_await asio::this_coro::executor, 100ms);
+            co_await t.async_wait(use_tuple);
+        }
+        CO_ASSERT(co_await eventually([&] { return proxy.injected().dropped == 1; }), "never dropped");
+    };
+    run_with_deadline(test(), 30s);
+    EXPECT_EQ(upstream.requests().size(), 5u);
+    EXPECT_EQ(proxy.request_log().back().action, "dropped");
+}
+
 TEST(FaultProxy, HoldKeepsTheRequestUntilReleased) {
     loopback_http_server upstream([](const recorded_request& r) { return ok("got " + r.target); });
     fault_proxy proxy("127.0.0.1", upstream.port());
