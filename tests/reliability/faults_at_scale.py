@@ -198,6 +198,12 @@ environments:{env_yaml}
         _, now = aws.current(bucket, key[e])
         if aws.digest(table, lock_id) != rlib.md5(now or b""):
             bad_digest.append(e)
+    if locks_left:  # what the restores of those environments said
+        for e in sorted({x.split(":")[0] for x in locks_left}):
+            for jid, env in restores.items():
+                if env == e:
+                    j = finished.get(jid) or {}
+                    rlib.log(f"  {e}: restore job {jid}: {j.get('state')}: {j.get('detail')}")
     expect(not locks_left, "no lock is left", locks_left[:5])
     expect(not bad_digest, "every -md5 digest is the MD5 of its state", bad_digest[:5])
 
