@@ -33,10 +33,12 @@
 #include <ctime>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 
@@ -739,6 +741,375 @@ TEST(FaultProxy, UnreachableUpstreamGets502) {
         EXPECT_FALSE(res.keep_alive());
     };
     run_with_deadline(test());
+}
+
+// ---------------------------------------------------------------------------------------------
+// fault_proxy: random faults, rules, holds, counters and the request log
+
+using tfsnap::test::error_dialect;
+using tfsnap::test::fault_proxy_options;
+using tfsnap::test::random_faults;
+using tfsnap::test::rule;
+using tfsnap::test::rule_action;
+
+// Waits (up to 5 s, on the test's io_context) until `done()` holds.
+asio::awaitable<bool> eventually(const std::function<bool()>& done) {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    for (int i = 0; i < 500; ++i) {
+        if (done()) {
+            co_return true;
+        }
+        t.expires_after(10ms);
+        co_await t.async_wait(use_tuple);
+    }
+    co_return done();
+}
+
+// One request on a fresh connection, each fault closing its own: the status, or 0 with no
+// complete response.
+asio::awaitable<unsigned> one_request(std::uint16_t port, std::string target) {
+    auto stream = co_await connect_to(port);
+    beast::flat_buffer buffer;
+    auto [ec, res] =
+        co_await exchange(stream, buffer, make_request(http::verb::get, std::move(target), port), 2s);
+    co_return ec ? 0u : res.result_int();
+}
+
+std::vector<unsigned> random_run(std::uint64_t seed, tfsnap::test::fault_counts& counts) {
+    loopback_http_server upstream([](const recorded_request&) { return ok("0123456789"); });
+    fault_proxy proxy("127.0.0.1", upstream.port());
+    proxy.set_random_faults(
+        random_faults{.share = 0.5,
+                      .seed = seed,
+                      .kinds = {fault_kind::reset, fault_kind::slow_down, fault_kind::internal_error,
+                                fault_kind::truncate, fault_kind::stall},
+                      .stall_for = 50ms,
+                      .truncate_after = 5});
+    std::vector<unsigned> statuses;
+    auto test = [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 60; ++i) {
+            statuses.push_back(co_await one_request(proxy.port(), "/r" + std::to_string(i)));
+        }
+    };
+    run_with_deadline(test(), 30s);
+    counts = proxy.injected();
+    EXPECT_EQ(proxy.request_log().size(), 60u);
+    return statuses;
+}
+
+TEST(FaultProxy, RandomFaultsHitASeededShareAndAreCounted) {
+    tfsnap::test::fault_counts a, b, c;
+    const auto first = random_run(7, a);
+    const auto again = random_run(7, b);
+    const auto other = random_run(8, c);
+    EXPECT_EQ(first, again) << "the same seed gives the same faults";
+    EXPECT_NE(first, other) << "another seed gives other faults";
+    const auto passed = static_cast<std::size_t>(std::count(first.begin(), first.end(), 200u));
+    // A truncate of a body no longer than its cut is harmless: it passes and is still counted.
+    EXPECT_EQ(a.total(), 60u - passed + (a.truncate - a.truncated_bodies));
+    EXPECT_GT(a.total(), 15u);
+    EXPECT_LT(a.total(), 45u);
+    EXPECT_GT(a.reset, 0u);
+    EXPECT_GT(a.slow_down, 0u);
+    EXPECT_GT(a.internal_error, 0u);
+    EXPECT_GT(a.stall, 0u);
+    EXPECT_EQ(std::count(first.begin(), first.end(), 503u), static_cast<std::ptrdiff_t>(a.slow_down));
+    EXPECT_EQ(std::count(first.begin(), first.end(), 500u), static_cast<std::ptrdiff_t>(a.internal_error));
+}
+
+TEST(FaultProxy, DelayedRequestsArriveLateOrNotAtAll) {
+    loopback_http_server upstream([](const recorded_request&) { return ok(); });
+    fault_proxy proxy("127.0.0.1", upstream.port());
+    proxy.set_random_faults(random_faults{.seed = 3, .delay_max = 400ms});
+    auto test = [&]() -> asio::awaitable<void> {
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < 5; ++i) {
+            EXPECT_EQ(co_await one_request(proxy.port(), "/d"), 200u);
+        }
+        EXPECT_GE(std::chrono::steady_clock::now() - t0, 100ms) << "five draws from [0, 400 ms] add up";
+        // a client that leaves while its request waits: the request is dropped
+        proxy.set_random_faults(random_faults{.seed = 3, .delay_max = 60'000ms});
+        {
+            auto stream = co_await connect_to(proxy.port());
+            stream.expires_after(5s);
+            co_await http::async_write(stream, make_request(http::verb::put, "/late", proxy.port(), "x"),
+                                       asio::use_awaitable);
+            asio::steady_timer t(co_await asio::this_coro::executor, 100ms);
+            co_await t.async_wait(use_tuple);
+        }
+        CO_ASSERT(co_await eventually([&] { return proxy.injected().dropped == 1; }), "never dropped");
+    };
+    run_with_deadline(test(), 30s);
+    EXPECT_EQ(upstream.requests().size(), 5u);
+    EXPECT_EQ(proxy.request_log().back().action, "dropped");
+}
+
+TEST(FaultProxy, HoldKeepsTheRequestUntilReleased) {
+    loopback_http_server upstream([](const recorded_request& r) { return ok("got " + r.target); });
+    fault_proxy proxy("127.0.0.1", upstream.port());
+    const auto id = proxy.add_rule(rule{.match = {.method = "PUT", .path = "\\.tflock$"}, .hold_for = 20s});
+    auto test = [&]() -> asio::awaitable<void> {
+        auto stream = co_await connect_to(proxy.port());
+        beast::flat_buffer buffer;
+        // not matched: GET, and another path
+        auto [ec0, r0] =
+            co_await exchange(stream, buffer, make_request(http::verb::get, "/b/k.tflock", proxy.port()));
+        CO_ASSERT(!ec0 && r0.result_int() == 200u, ec0.message());
+        auto [ec1, r1] =
+            co_await exchange(stream, buffer, make_request(http::verb::put, "/b/k", proxy.port(), "x"));
+        CO_ASSERT(!ec1 && r1.result_int() == 200u, ec1.message());
+
+        auto req = make_request(http::verb::put, "/b/k.tflock", proxy.port(), "lock");
+        stream.expires_after(5s);
+        co_await http::async_write(stream, req, asio::use_awaitable);
+        CO_ASSERT(co_await eventually([&] { return proxy.status_of(id).holding == 1; }), "never held");
+        EXPECT_EQ(upstream.requests().size(), 2u) << "a held request is not forwarded";
+        proxy.release(id);
+        http::response<http::string_body> res;
+        stream.expires_after(5s);
+        co_await http::async_read(stream, buffer, res, asio::use_awaitable);
+        EXPECT_EQ(res.body(), "got /b/k.tflock");
+        EXPECT_EQ(upstream.requests().size(), 3u);
+
+        // released: the rule acts no more
+        auto [ec2, r2] = co_await exchange(
+            stream, buffer, make_request(http::verb::put, "/b/k.tflock", proxy.port(), "again"));
+        CO_ASSERT(!ec2 && r2.result_int() == 200u, ec2.message());
+    };
+    run_with_deadline(test());
+    const auto s = proxy.status_of(id);
+    EXPECT_TRUE(s.exists);
+    EXPECT_EQ(s.matched, 1u);
+    EXPECT_EQ(s.holding, 0u);
+    EXPECT_TRUE(s.released);
+    const auto log = proxy.request_log(2);
+    ASSERT_EQ(log.size(), 2u);
+    EXPECT_EQ(log[0].n, 3u);
+    EXPECT_EQ(log[0].action, "held");
+    EXPECT_EQ(log[0].rule, id);
+    EXPECT_EQ(log[0].status, 200u);
+    EXPECT_EQ(log[1].action, "pass");
+}
+
+TEST(FaultProxy, HoldEndsByItselfAfterItsTime) {
+    loopback_http_server upstream([](const recorded_request&) { return ok(); });
+    fault_proxy proxy("127.0.0.1", upstream.port());
+    proxy.add_rule(rule{.match = {.path = "^/slow$"}, .hold_for = 300ms});
+    auto test = [&]() -> asio::awaitable<void> {
+        const auto t0 = std::chrono::steady_clock::now();
+        EXPECT_EQ(co_await one_request(proxy.port(), "/slow"), 200u);
+        EXPECT_GE(std::chrono::steady_clock::now() - t0, 300ms);
+    };
+    run_with_deadline(test());
+}
+
+TEST(FaultProxy, HoldMatchesABodySubstringAndAHeader) {
+    loopback_http_server upstream([](const recorded_request& r) { return ok("stored " + r.body); });
+    fault_proxy proxy("127.0.0.1", upstream.port());
+    const auto id = proxy.add_rule(rule{
+        .match = {.header = "X-Amz-Target", .header_value = "PutItem$", .body = "-md5"}, .hold_for = 20s});
+    auto put_item = [&](std::string target_op, std::string body) {
+        auto req = make_request(http::verb::post, "/", proxy.port(), std::move(body));
+        req.set("X-Amz-Target", "DynamoDB_20120810." + target_op);
+        return req;
+    };
+    auto test = [&]() -> asio::awaitable<void> {
+        auto stream = co_await connect_to(proxy.port());
+        beast::flat_buffer buffer;
+        auto [ec0, r0] = co_await exchange(stream, buffer, put_item("PutItem", R"({"LockID":"b/k"})"));
+        CO_ASSERT(!ec0 && r0.body() == R"(stored {"LockID":"b/k"})", r0.body());
+        auto [ec1, r1] = co_await exchange(stream, buffer, put_item("GetItem", R"({"LockID":"b/k-md5"})"));
+        CO_ASSERT(!ec1 && r1.result_int() == 200u, ec1.message());
+
+        const auto digest = put_item("PutItem", R"({"LockID":"b/k-md5","Digest":"abc"})");
+        stream.expires_after(5s);
+        co_await http::async_write(stream, digest, asio::use_awaitable);
+        CO_ASSERT(co_await eventually([&] { return proxy.status_of(id).holding == 1; }), "never held");
+        EXPECT_EQ(upstream.requests().size(), 2u);
+        proxy.release(id);
+        http::response<http::string_body> res;
+        stream.expires_after(5s);
+        co_await http::async_read(stream, buffer, res, asio::use_awaitable);
+        EXPECT_EQ(res.body(), R"(stored {"LockID":"b/k-md5","Digest":"abc"})");
+    };
+    run_with_deadline(test());
+    const auto reqs = upstream.requests();
+    ASSERT_EQ(reqs.size(), 3u);
+    EXPECT_EQ(reqs[2].body, R"({"LockID":"b/k-md5","Digest":"abc"})");
+    EXPECT_EQ(reqs[2].header("content-length"), std::to_string(reqs[2].body.size()))
+        << "forwarded from memory with its own headers";
+    EXPECT_EQ(reqs[2].header("x-amz-target"), "DynamoDB_20120810.PutItem");
+}
+
+TEST(FaultProxy, AHeldRequestWhoseClientLeavesIsNeverForwarded) {
+    loopback_http_server upstream([](const recorded_request&) { return ok(); });
+    fault_proxy proxy("127.0.0.1", upstream.port());
+    const auto id = proxy.add_rule(rule{.match = {.method = "PUT"}, .hold_for = 20s});
+    auto test = [&]() -> asio::awaitable<void> {
+        {
+            auto stream = co_await connect_to(proxy.port());
+            stream.expires_after(5s);
+            co_await http::async_write(stream, make_request(http::verb::put, "/state", proxy.port(), "new"),
+                                       asio::use_awaitable);
+            CO_ASSERT(co_await eventually([&] { return proxy.status_of(id).holding == 1; }), "never held");
+        }  // the client goes away
+        CO_ASSERT(co_await eventually([&] { return proxy.status_of(id).dropped == 1; }), "never dropped");
+        proxy.release(id);
+        asio::steady_timer t(co_await asio::this_coro::executor, 200ms);
+        co_await t.async_wait(use_tuple);
+    };
+    run_with_deadline(test());
+    EXPECT_TRUE(upstream.requests().empty());
+    EXPECT_EQ(proxy.injected().dropped, 1u);
+    EXPECT_EQ(proxy.request_log().at(0).action, "dropped");
+}
+
+TEST(FaultProxy, AHeldRequestWithABodyStaysHeldUntilReleased) {
+    loopback_http_server upstream(
+        [](const recorded_request& r) { return ok(std::to_string(r.body.size())); });
+    fault_proxy proxy("127.0.0.1", upstream.port());
+    const auto id = proxy.add_rule(rule{.match = {.method = "POST"}, .hold_for = 20s});
+    const std::string body = pattern(300'000, 9);
+    auto test = [&]() -> asio::awaitable<void> {
+        auto stream = co_await connect_to(proxy.port());
+        beast::flat_buffer buffer;
+        stream.expires_after(5s);
+        co_await http::async_write(stream, make_request(http::verb::post, "/", proxy.port(), body),
+                                   asio::use_awaitable);
+        CO_ASSERT(co_await eventually([&] { return proxy.status_of(id).holding == 1; }), "never held");
+        asio::steady_timer t(co_await asio::this_coro::executor, 300ms);
+        co_await t.async_wait(use_tuple);
+        EXPECT_EQ(proxy.status_of(id).holding, 1u);
+        EXPECT_EQ(proxy.status_of(id).dropped, 0u) << "a body that arrived is not a client that left";
+        proxy.release(id);
+        http::response<http::string_body> res;
+        stream.expires_after(5s);
+        co_await http::async_read(stream, buffer, res, asio::use_awaitable);
+        EXPECT_EQ(res.body(), std::to_string(body.size()));
+    };
+    run_with_deadline(test());
+    ASSERT_EQ(upstream.requests().size(), 1u);
+    EXPECT_TRUE(upstream.requests()[0].body == body);
+}
+
+TEST(FaultProxy, HoldResponseLetsTheServerActFirst) {
+    loopback_http_server upstream([](const recorded_request&) { return ok("done"); });
+    fault_proxy proxy("127.0.0.1", upstream.port());
+    const auto id = proxy.add_rule(
+        rule{.match = {.method = "PUT"}, .action = rule_action::hold_response, .hold_for = 20s});
+    auto test = [&]() -> asio::awaitable<void> {
+        auto stream = co_await connect_to(proxy.port());
+        beast::flat_buffer buffer;
+        stream.expires_after(5s);
+        co_await http::async_write(stream, make_request(http::verb::put, "/lock", proxy.port(), "l"),
+                                   asio::use_awaitable);
+        CO_ASSERT(co_await eventually([&] { return proxy.status_of(id).holding == 1; }), "never held");
+        EXPECT_EQ(upstream.requests().size(), 1u) << "the request went through before the hold";
+        proxy.release(id);
+        http::response<http::string_body> res;
+        stream.expires_after(5s);
+        co_await http::async_read(stream, buffer, res, asio::use_awaitable);
+        EXPECT_EQ(res.body(), "done");
+    };
+    run_with_deadline(test());
+    EXPECT_EQ(proxy.request_log().at(0).action, "held_response");
+}
+
+TEST(FaultProxy, HoldResponseCanPauseInsideTheBody) {
+    const std::string body = pattern(1000, 5);
+    loopback_http_server upstream([&](const recorded_request&) { return ok(body); });
+    fault_proxy proxy("127.0.0.1", upstream.port());
+    const auto id = proxy.add_rule(rule{.match = {.method = "GET"},
+                                        .action = rule_action::hold_response,
+                                        .hold_for = 20s,
+                                        .hold_after_bytes = 10});
+    auto test = [&]() -> asio::awaitable<void> {
+        auto stream = co_await connect_to(proxy.port());
+        stream.expires_after(5s);
+        co_await http::async_write(stream, make_request(http::verb::get, "/state", proxy.port()),
+                                   asio::use_awaitable);
+        std::string got;
+        std::array<char, 4096> buf{};
+        auto body_bytes = [&] {
+            const auto end = got.find("\r\n\r\n");
+            return end == std::string::npos ? std::size_t{0} : got.size() - end - 4;
+        };
+        while (body_bytes() < 10) {
+            stream.expires_after(5s);
+            got.append(buf.data(), co_await stream.async_read_some(asio::buffer(buf), asio::use_awaitable));
+        }
+        CO_ASSERT(co_await eventually([&] { return proxy.status_of(id).holding == 1; }), "never held");
+        EXPECT_EQ(body_bytes(), 10u) << "only the first 10 body bytes came before the hold";
+        proxy.release(id);
+        while (body_bytes() < body.size()) {
+            stream.expires_after(5s);
+            got.append(buf.data(), co_await stream.async_read_some(asio::buffer(buf), asio::use_awaitable));
+        }
+        EXPECT_TRUE(got.substr(got.find("\r\n\r\n") + 4) == body);
+    };
+    run_with_deadline(test());
+}
+
+TEST(FaultProxy, RuleFaultsSpeakTheDynamoDbDialect) {
+    loopback_http_server upstream([](const recorded_request&) { return ok("{}"); });
+    fault_proxy proxy("127.0.0.1", upstream.port(), fault_proxy_options{.dialect = error_dialect::dynamodb});
+    proxy.add_rule(rule{.match = {.header = "X-Amz-Target"},
+                        .action = rule_action::fault,
+                        .what = fault{.kind = fault_kind::internal_error},
+                        .times = 1});
+    proxy.add_rule(rule{.match = {.header = "X-Amz-Target"},
+                        .action = rule_action::fault,
+                        .what = fault{.kind = fault_kind::slow_down},
+                        .times = 1});
+    auto test = [&]() -> asio::awaitable<void> {
+        auto stream = co_await connect_to(proxy.port());
+        beast::flat_buffer buffer;
+        auto req = make_request(http::verb::post, "/", proxy.port(), "{}");
+        req.set("X-Amz-Target", "DynamoDB_20120810.GetItem");
+        auto [ec1, r1] = co_await exchange(stream, buffer, req);
+        CO_ASSERT(!ec1, ec1.message());
+        EXPECT_EQ(r1.result_int(), 500u);
+        EXPECT_EQ(header_of(r1, "Content-Type"), "application/x-amz-json-1.0");
+        EXPECT_NE(r1.body().find("#InternalServerError"), std::string::npos) << r1.body();
+        auto [ec2, r2] = co_await exchange(stream, buffer, req);
+        CO_ASSERT(!ec2, ec2.message());
+        EXPECT_EQ(r2.result_int(), 400u);
+        EXPECT_NE(r2.body().find("#ThrottlingException"), std::string::npos) << r2.body();
+        auto [ec3, r3] = co_await exchange(stream, buffer, req);
+        CO_ASSERT(!ec3, ec3.message());
+        EXPECT_EQ(r3.result_int(), 200u) << "each rule acted once";
+    };
+    run_with_deadline(test());
+    EXPECT_EQ(proxy.injected().internal_error, 1u);
+    EXPECT_EQ(proxy.injected().slow_down, 1u);
+    EXPECT_EQ(upstream.requests().size(), 1u);
+}
+
+TEST(FaultProxy, ClearReleasesHoldsAndStopsRandomFaults) {
+    loopback_http_server upstream([](const recorded_request&) { return ok(); });
+    fault_proxy proxy("127.0.0.1", upstream.port());
+    const auto id = proxy.add_rule(rule{.match = {.path = "^/held$"}, .hold_for = 20s});
+    auto test = [&]() -> asio::awaitable<void> {
+        auto stream = co_await connect_to(proxy.port());
+        beast::flat_buffer buffer;
+        stream.expires_after(5s);
+        co_await http::async_write(stream, make_request(http::verb::get, "/held", proxy.port()),
+                                   asio::use_awaitable);
+        CO_ASSERT(co_await eventually([&] { return proxy.status_of(id).holding == 1; }), "never held");
+        proxy.set_random_faults(random_faults{.share = 1, .kinds = {fault_kind::slow_down}});
+        proxy.clear();
+        http::response<http::string_body> res;
+        stream.expires_after(5s);
+        co_await http::async_read(stream, buffer, res, asio::use_awaitable);
+        EXPECT_EQ(res.result_int(), 200u);
+        auto [ec, r] =
+            co_await exchange(stream, buffer, make_request(http::verb::get, "/next", proxy.port()));
+        CO_ASSERT(!ec, ec.message());
+        EXPECT_EQ(r.result_int(), 200u);
+    };
+    run_with_deadline(test());
+    EXPECT_FALSE(proxy.status_of(id).exists);
+    EXPECT_EQ(proxy.injected().total(), 0u);
 }
 
 // A "VmRSS"/"VmHWM" line of /proc/self/status, in bytes; VmHWM is the peak since the last
