@@ -759,12 +759,16 @@ private:
         }
         journal_ = j;
         if (locks_.file) {
+            // Until the answer says otherwise the lock may be ours: a cancellation while the write
+            // is in flight must still release it (release compares IDs first).
+            file_locked_ = true;
             const auto r = co_await locks_.file->acquire(lock_info_);
             if (!took("lock s3-lockfile", r, file_where(env_), file_locked_, t0))
                 co_return;
         }
         if (locks_.dynamo) {
             t0 = std::chrono::steady_clock::now();
+            dynamo_locked_ = true;  // as above
             const auto r = co_await locks_.dynamo->acquire(lock_info_);
             if (!took("lock dynamodb", r, dynamo_where(env_), dynamo_locked_, t0))
                 co_return;
