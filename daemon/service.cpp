@@ -216,8 +216,11 @@ private:
 
     asio::awaitable<void> main() {
         // 1. what an interrupted restore left behind
-        const auto recovered = co_await restore::recover_journals(
-            *rctx_, *owner_, *cfg_, [this](const config::environment& e) { return clients_->access(e); });
+        // (GCC 12: no class-type temporaries inside a co_await expression, so the function is named)
+        std::function<backup::environment_access(const config::environment&)> access_of =
+            [this](const config::environment& e) { return clients_->access(e); };
+        const auto recovered =
+            co_await restore::recover_journals(*rctx_, *owner_, *cfg_, std::move(access_of));
         (void)recovered;  // logged and audited by recover_journals
 
         // 2. the scheduler
@@ -401,9 +404,11 @@ private:
                 next_retry = std::chrono::steady_clock::now() + journal_retry_interval;
                 auto cfg = cfg_;
                 auto clients = clients_;
-                co_await restore::retry_journals(
-                    *rctx_, *owner_, *cfg,
-                    [clients](const config::environment& e) { return clients->access(e); });
+                // named, not a temporary in the co_await expression: GCC 12 destroys those twice
+                // (here a lambda holding a shared_ptr, whose count then drops twice)
+                std::function<backup::environment_access(const config::environment&)> access_of =
+                    [clients](const config::environment& e) { return clients->access(e); };
+                co_await restore::retry_journals(*rctx_, *owner_, *cfg, std::move(access_of));
             }
             t.expires_after(tick);
             co_await t.async_wait(asio::use_awaitable);

@@ -891,8 +891,8 @@ private:
                 expected_md5 = crypto::md5_hex(bytes);
                 expected_sha256 = crypto::sha256_hex(bytes);
                 start_write(expected_md5);
-                const auto put =
-                    co_await s3.put_object(env_.bucket, env_.key, http::body_source::memory(bytes), opts);
+                const auto body = http::body_source::memory(bytes);
+                const auto put = co_await s3.put_object(env_.bucket, env_.key, body, opts);
                 if (put.ec) {
                     record("write", false, s3::describe(put.ec, put.info), t0);
                     if (put.ec == s3::errc::precondition_failed)
@@ -933,8 +933,9 @@ private:
         if (env_.lock.dynamodb_table && access_.dynamodb != nullptr) {
             begin("digest");
             t0 = std::chrono::steady_clock::now();
-            const auto r = co_await set_digest(*access_.dynamodb, *env_.lock.dynamodb_table, env_.lock_id(),
-                                               expected_md5);
+            const std::string lock_id = env_.lock_id();  // named: no temporaries in co_await
+            const auto r =
+                co_await set_digest(*access_.dynamodb, *env_.lock.dynamodb_table, lock_id, expected_md5);
             if (!r.written) {
                 record("digest", false, r.message, t0);
                 fail("the state was restored (version " + written_version + ") but " + r.message +
@@ -1011,8 +1012,9 @@ private:
         if (write_started_ && !digest_set_ && dynamo_locked_ && access_.s3 != nullptr &&
             access_.dynamodb != nullptr) {
             const auto t0 = std::chrono::steady_clock::now();
+            const std::string lock_id = env_.lock_id();  // named: no temporaries in co_await
             const auto d = co_await settle_digest(*access_.s3, *access_.dynamodb, *env_.lock.dynamodb_table,
-                                                  env_.bucket, env_.key, env_.lock_id());
+                                                  env_.bucket, env_.key, lock_id);
             record("settle digest", !d.ec, d.message, t0);
             if (!d.ec) {
                 digest_set_ = true;
