@@ -1,0 +1,119 @@
+#include "tfsnap/core/json.hpp"
+
+#include <gtest/gtest.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <string>
+
+namespace tfsnap::core {
+namespace {
+
+std::string nested(std::size_t depth) {
+    return std::string(depth, '[') + std::string(depth, ']');
+}
+
+TEST(ParseJson, ReadsADocument) {
+    rapidjson::Document doc;
+    const auto s = parse_json(doc, R"( {"a": [1, "x", {"b": null}]} )");
+    ASSERT_TRUE(s.ok()) << s.message;
+    ASSERT_TRUE(doc.IsObject());
+    EXPECT_EQ(doc["a"][1].GetString(), std::string("x"));
+}
+
+TEST(ParseJson, InvalidJsonSaysWhereWithoutQuotingIt) {
+    rapidjson::Document doc;
+    const auto s = parse_json(doc, R"({"secret": "hunter2" x})");
+    EXPECT_EQ(s.ec, errc::invalid_json);
+    EXPECT_EQ(s.offset, 21U);
+    EXPECT_EQ(s.message, "not valid JSON: Missing a comma or '}' after an object member. (at byte 21)");
+    EXPECT_EQ(s.message.find("hunter2"), std::string::npos);
+    EXPECT_TRUE(doc.IsNull());
+    EXPECT_EQ(parse_json(doc, "").ec, errc::invalid_json);
+}
+
+TEST(ParseJson, DepthLimitIsExact) {
+    rapidjson::Document doc;
+    EXPECT_TRUE(parse_json(doc, nested(json_max_depth)).ok());
+    const auto s = parse_json(doc, nested(json_max_depth + 1));
+    EXPECT_EQ(s.ec, errc::json_too_deep);
+    EXPECT_EQ(s.offset, json_max_depth);
+    EXPECT_EQ(s.message, "nests deeper than 512 levels (at byte 512)");
+    EXPECT_TRUE(doc.IsNull());
+    EXPECT_TRUE(parse_json(doc, R"({"a":{"b":[1]}})", 3).ok());
+    EXPECT_EQ(parse_json(doc, R"({"a":{"b":[1]}})", 2).ec, errc::json_too_deep);
+}
+
+// This overflowed the stack with RapidJSON's default (recursive) reader: 100,000 nested arrays.
+TEST(ParseJson, HostileNestingIsNoCrash) {
+    rapidjson::Document doc;
+    EXPECT_EQ(parse_json(doc, nested(100000)).ec, errc::json_too_deep);
+    EXPECT_EQ(parse_json(doc, std::string(1000000, '[')).ec, errc::json_too_deep);
+    std::string objects;
+    for (int i = 0; i < 100000; ++i)
+        objects += R"({"a":)";
+    EXPECT_EQ(parse_json(doc, objects).ec, errc::json_too_deep);
+    // a generous bound still parses iteratively; the DOM can then be walked with one's own stack
+    EXPECT_TRUE(parse_json(doc, nested(100000), 100000).ok());
+}
+
+// What is accepted is safe to write back: Accept recurses at most json_max_depth times.
+TEST(ParseJson, AcceptedDocumentsWriteBack) {
+    rapidjson::Document doc;
+    const std::string text = nested(json_max_depth);
+    ASSERT_TRUE(parse_json(doc, text).ok());
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    ASSERT_TRUE(doc.Accept(w));
+    EXPECT_EQ(std::string(buf.GetString(), buf.GetSize()), text);
+}
+
+TEST(ParseJson, TrailingBytesAreRefused) {
+    rapidjson::Document doc;
+    EXPECT_TRUE(parse_json(doc, "{} \n\t").ok());
+    EXPECT_EQ(parse_json(doc, "{} {}").ec, errc::invalid_json);
+    // RapidJSON alone stops at a NUL byte and reports success
+    const auto s = parse_json(doc, std::string("{}\0{}", 5));
+    EXPECT_EQ(s.ec, errc::invalid_json);
+    EXPECT_EQ(s.offset, 2U);
+    EXPECT_TRUE(doc.IsNull());
+}
+
+TEST(ParseJson, FlagsPassThrough) {
+    rapidjson::Document doc;
+    const std::string bad_utf8 = "[\"\xff\"]";
+    EXPECT_TRUE(parse_json(doc, bad_utf8).ok());
+    EXPECT_EQ(parse_json<rapidjson::kParseValidateEncodingFlag>(doc, bad_utf8).ec, errc::invalid_json);
+}
+
+struct counting_handler : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, counting_handler> {
+    int values = 0;
+    bool stop_at_string = false;
+    bool Default() {
+        ++values;
+        return true;
+    }
+    bool String(const char*, rapidjson::SizeType, bool) { return !stop_at_string && Default(); }
+};
+
+TEST(ParseJsonSax, StreamsAndStops) {
+    counting_handler h;
+    rapidjson::MemoryStream in{"[1,[2,[3]],\"s\"]", 15};
+    ASSERT_TRUE(parse_json_sax(in, h).ok());
+    EXPECT_EQ(h.values, 10);  // 4 values, 3 arrays opened and closed
+
+    counting_handler stopper;
+    stopper.stop_at_string = true;
+    rapidjson::MemoryStream again{"[1,\"s\"]", 7};
+    const auto s = parse_json_sax(again, stopper);
+    EXPECT_EQ(s.ec, errc::invalid_json);
+    EXPECT_EQ(s.code, rapidjson::kParseErrorTermination);
+
+    const std::string deep = nested(100000);
+    rapidjson::MemoryStream deep_in{deep.data(), deep.size()};
+    counting_handler d;
+    EXPECT_EQ(parse_json_sax(deep_in, d, 64).ec, errc::json_too_deep);
+}
+
+}  // namespace
+}  // namespace tfsnap::core
