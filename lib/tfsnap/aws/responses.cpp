@@ -1,5 +1,6 @@
 #include "tfsnap/aws/responses.hpp"
 
+#include "tfsnap/core/json.hpp"
 #include "tfsnap/core/rfc3339.hpp"
 
 #include "tfsnap/aws/detail/text.hpp"
@@ -109,8 +110,7 @@ std::string format_iso8601(time_point t) {
 parsed_credentials parse_container_credentials(std::string_view json, container_kind kind) {
     const std::string provider = kind == container_kind::imds ? "imds" : "ecs";
     rapidjson::Document doc;
-    doc.Parse(json.data(), json.size());
-    if (doc.HasParseError() || !doc.IsObject())
+    if (!core::parse_json(doc, json).ok() || !doc.IsObject())
         return invalid(provider, "the credentials document is not a JSON object");
 
     if (kind == container_kind::imds) {
@@ -155,8 +155,7 @@ parsed_credentials parse_container_credentials(std::string_view json, container_
 
 std::optional<container_error> parse_container_error(std::string_view json) {
     rapidjson::Document doc;
-    doc.Parse(json.data(), json.size());
-    if (doc.HasParseError() || !doc.IsObject())
+    if (!core::parse_json(doc, json).ok() || !doc.IsObject())
         return std::nullopt;
     const auto code = member_string(doc, "code");
     if (!code)

@@ -1,5 +1,6 @@
 #include "tfsnap/dynamodb/client.hpp"
 
+#include "tfsnap/core/json.hpp"
 #include "tfsnap/crypto/hash.hpp"
 
 #include <rapidjson/document.h>
@@ -111,12 +112,13 @@ std::optional<item> decode_object(const rapidjson::Value& obj) {
         const std::string_view type(tv.name.GetString(), tv.name.GetStringLength());
         attribute_value a;
         if (type == "S" && tv.value.IsString()) {
-            a = attribute_value::string(tv.value.GetString());
+            a = attribute_value::string({tv.value.GetString(), tv.value.GetStringLength()});
         } else if (type == "N" && tv.value.IsString()) {
-            a = attribute_value::number(tv.value.GetString());
+            a = attribute_value::number({tv.value.GetString(), tv.value.GetStringLength()});
         } else if (type == "BOOL" && tv.value.IsBool()) {
             a = attribute_value::boolean(tv.value.GetBool());
         } else {
+            // M and L nest: Accept recurses, within the depth parse_json allowed
             rapidjson::StringBuffer buf;
             writer w(buf);
             v.Accept(w);
@@ -140,8 +142,7 @@ std::string encode_item(const item& it) {
 
 std::optional<item> decode_item(std::string_view object_json) {
     rapidjson::Document d;
-    d.Parse(object_json.data(), object_json.size());
-    if (d.HasParseError())
+    if (!core::parse_json(d, object_json).ok())
         return std::nullopt;
     return decode_object(d);
 }
@@ -222,8 +223,8 @@ asio::awaitable<client::call_result> client::execute(const char* operation, cons
         if (r.res.status == 200)
             co_return error_code{};
         rapidjson::Document d;
-        d.Parse(sink.data().data(), sink.data().size());
-        if (!d.HasParseError() && d.IsObject() && d.HasMember("__type") && d["__type"].IsString()) {
+        const bool parsed = core::parse_json(d, sink.data()).ok();
+        if (parsed && d.IsObject() && d.HasMember("__type") && d["__type"].IsString()) {
             std::string_view type = d["__type"].GetString();
             if (const auto hash = type.rfind('#'); hash != std::string_view::npos)
                 type = type.substr(hash + 1);
@@ -280,8 +281,8 @@ asio::awaitable<describe_table_result> client::describe_table(std::string table)
     if (r.ec)
         co_return out;
     rapidjson::Document d;
-    d.Parse(r.body.data(), r.body.size());
-    if (d.HasParseError() || !d.IsObject() || !d.HasMember("Table") || !d["Table"].IsObject()) {
+    if (!core::parse_json(d, r.body).ok() || !d.IsObject() || !d.HasMember("Table") ||
+        !d["Table"].IsObject()) {
         out.ec = errc::bad_response;
         co_return out;
     }
@@ -334,8 +335,7 @@ asio::awaitable<get_item_result> client::get_item(std::string table, item key, b
     if (r.ec)
         co_return out;
     rapidjson::Document d;
-    d.Parse(r.body.data(), r.body.size());
-    if (d.HasParseError() || !d.IsObject()) {
+    if (!core::parse_json(d, r.body).ok() || !d.IsObject()) {
         out.ec = errc::bad_response;
         co_return out;
     }

@@ -1,12 +1,12 @@
 #include "tfsnap/manifest/manifest.hpp"
 
+#include "tfsnap/core/json.hpp"
 #include "tfsnap/core/rfc3339.hpp"
 
 #include "tfsnap/config/validate.hpp"
 #include "tfsnap/manifest/error.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
@@ -308,11 +308,10 @@ std::string write(const manifest& m) {
 read_result read(std::string_view json) {
     read_result out;
     rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
-    if (doc.HasParseError()) {
+    if (const auto parsed = core::parse_json<rapidjson::kParseValidateEncodingFlag>(doc, json);
+        !parsed.ok()) {
         out.ec = make_error_code(errc::not_json);
-        out.detail = "offset " + std::to_string(doc.GetErrorOffset()) + ": " +
-                     rapidjson::GetParseError_En(doc.GetParseError());
+        out.detail = parsed.message;
         return out;
     }
     if (!doc.IsObject()) {

@@ -1,6 +1,7 @@
 #include "tfsnap/restore/journal.hpp"
 
 #include "tfsnap/core/atomic_file.hpp"
+#include "tfsnap/core/json.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/prettywriter.h>
@@ -131,8 +132,12 @@ std::string to_json(const journal_entry& e) {
 
 std::optional<journal_entry> parse_journal(std::string_view json, std::string* why) {
     rapidjson::Document d;
-    d.Parse(json.data(), json.size());
-    if (d.HasParseError() || !d.IsObject()) {
+    if (const auto parsed = core::parse_json(d, json); !parsed.ok()) {
+        if (why != nullptr)
+            *why = parsed.message;
+        return std::nullopt;
+    }
+    if (!d.IsObject()) {
         if (why != nullptr)
             *why = "not a JSON object (" + std::to_string(json.size()) + " bytes)";
         return std::nullopt;

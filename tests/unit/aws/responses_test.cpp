@@ -21,6 +21,19 @@ using namespace tfsnap::aws;
 using tfsnap::core::secret;
 using namespace std::chrono;
 
+// IMDS and container endpoints are answered by whatever listens there: 100,000 nested arrays
+// overflowed the stack of the recursive parser. Refused as a bad document now.
+TEST(ContainerCredentials, DeepNestingIsRefusedNotACrash) {
+    const std::string deep = R"({"AccessKeyId":"AKID","SecretAccessKey":"s","Token":"t","X":)" +
+                             std::string(100000, '[') + std::string(100000, ']') + "}";
+    for (const auto kind : {container_kind::imds, container_kind::ecs}) {
+        const auto r = parse_container_credentials(deep, kind);
+        EXPECT_EQ(r.ec, errc::invalid_response);
+        EXPECT_EQ(r.error.message, "the credentials document is not a JSON object");
+    }
+    EXPECT_FALSE(parse_container_error(R"({"code":"x","message":)" + std::string(100000, '[')));
+}
+
 TEST(Iso8601, ParsesTheFormsAwsUses) {
     const auto base = sys_days{year{2017} / May / 17} + hours{15} + minutes{9} + seconds{54};
     EXPECT_EQ(parse_iso8601("2017-05-17T15:09:54Z"), base);

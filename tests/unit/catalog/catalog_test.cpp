@@ -202,6 +202,20 @@ TEST_F(Catalog, RepairsMissingCorruptOrStaleIndex) {
     EXPECT_EQ(listed(reopened, "prod"), expected);
 }
 
+// INDEX.json is rebuilt from the manifests when it cannot be read, nesting included (this crashed).
+TEST_F(Catalog, DeeplyNestedIndexIsRebuiltNotACrash) {
+    std::vector<index_entry> out;
+    EXPECT_FALSE(catalog::parse_index(R"({"format":"tfsnap-catalog-index","version":1,"snapshots":[)" +
+                                          std::string(100000, '[') + std::string(100000, ']') + "]}",
+                                      out));
+    catalog c(dir_);
+    ASSERT_FALSE(c.open());
+    add(c, "prod", "v1");
+    const auto expected = listed(c, "prod");
+    std::ofstream(dir_ / "catalog/prod/INDEX.json", std::ios::trunc) << std::string(100000, '[');
+    EXPECT_EQ(listed(c, "prod"), expected);
+}
+
 TEST_F(Catalog, ReportsCorruptManifest) {
     catalog c(dir_);
     ASSERT_FALSE(c.open());

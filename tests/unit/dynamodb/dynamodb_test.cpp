@@ -36,6 +36,36 @@ TEST(DynamoDbJson, MalformedItemsAreRejected) {
     EXPECT_FALSE(json::decode_item(R"({"A":{"S":"x","N":"1"}})"));
 }
 
+// Attribute values nest through M and L; a hostile answer nesting 100,000 levels overflowed the
+// stack (recursive parse, then a recursive write of the raw value). Refused now; what nests within
+// the bound is kept raw and written back.
+TEST(DynamoDbJson, DeepNestingIsRefusedNotACrash) {
+    std::string deep = R"({"LockID":{"S":"k"},"Tree":)";
+    for (int i = 0; i < 100000; ++i)
+        deep += R"({"M":{"a":)";
+    EXPECT_FALSE(json::decode_item(deep + "null"));
+    EXPECT_FALSE(
+        json::decode_item(R"({"A":{"L":)" + std::string(100000, '[') + std::string(100000, ']') + "}}"));
+
+    std::string nested = R"({"LockID":{"S":"k"},"Tree":)";
+    std::string tail;
+    for (int i = 0; i < 100; ++i) {
+        nested += R"({"L":[)";
+        tail += "]}";
+    }
+    nested += R"({"S":"leaf"})" + tail + "}";
+    const auto it = json::decode_item(nested);
+    ASSERT_TRUE(it);
+    EXPECT_EQ(it->at("Tree").type, attribute_value::kind::raw);
+    EXPECT_EQ(json::encode_item(*it), nested);
+}
+
+TEST(DynamoDbJson, StringsKeepEveryByte) {
+    const auto it = json::decode_item(R"({"LockID":{"S":"a\u0000b"},"N":{"N":"1"}})");
+    ASSERT_TRUE(it);
+    EXPECT_EQ(it->at("LockID").value, std::string("a\0b", 3));
+}
+
 TEST(DynamoDbErrors, TypesMapToCodesAndRetryClasses) {
     EXPECT_EQ(from_type("com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException", 400),
               errc::conditional_check_failed);

@@ -162,6 +162,19 @@ TEST(Manifest, RejectsNonJson) {
     EXPECT_EQ(read(std::string(seed).substr(0, 100)).ec, errc::not_json);
 }
 
+// A manifest is a file anyone with write access to the catalog can change: 100,000 nested arrays
+// overflowed the stack of the recursive parser.
+TEST(Manifest, DeepNestingIsRefusedNotACrash) {
+    const auto r =
+        read(R"({"version":"2.0","x":)" + std::string(100000, '[') + std::string(100000, ']') + "}");
+    EXPECT_EQ(r.ec, errc::not_json);
+    EXPECT_EQ(r.detail, "nests deeper than 512 levels (at byte 532)");
+    // an unknown field nested within the bound is ignored, as any unknown field
+    std::string ok{seed};
+    ok.insert(ok.find('{') + 1, R"("x":)" + std::string(500, '[') + std::string(500, ']') + ",");
+    EXPECT_FALSE(read(ok).ec) << read(ok).detail;
+}
+
 TEST(SnapshotId, FormatsAndValidates) {
     const auto t = std::chrono::sys_days{std::chrono::year{2025} / 1 / 15} + 10h + 30min;
     EXPECT_EQ(format_snapshot_id(t), "2025-01-15T10-30-00Z");
