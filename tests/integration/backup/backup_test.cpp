@@ -10,6 +10,7 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
 #include <thread>
 
 namespace {
@@ -482,6 +483,26 @@ TEST_F(Verify, CatchesADigestOutOfSync) {
     EXPECT_NE(p[0].detail.find("does not have the expected content"), std::string::npos) << p[0].detail;
     set_digest(env, crypto::md5_hex(bytes));
     EXPECT_TRUE(verify(env).ok());
+}
+
+// A digest written in upper-case hex (by another tool, or by hand) is the same MD5: Terraform
+// itself compares the bytes, not the text. This was reported as out of sync.
+TEST_F(Verify, DigestCaseDoesNotMatter) {
+    const auto cfg =
+        load("  prod:\n    bucket: " + bucket_ +
+             "\n    key: prod/terraform.tfstate\n    lock: { dynamodb_table: " + table_ + " }\n");
+    const auto& env = cfg.environments[0];
+    const auto bytes = state_json(1, "l");
+    put(env.key, bytes);
+    ASSERT_TRUE(backup_of(env).ok());
+    std::string upper = crypto::md5_hex(bytes);
+    for (char& c : upper)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    set_digest(env, upper);
+    const auto r = verify(env);
+    EXPECT_TRUE(r.ok()) << (problems(r).empty() ? r.error : problems(r)[0].detail);
+    set_digest(env, crypto::md5_hex("some other state"));
+    EXPECT_FALSE(verify(env).ok());
 }
 
 TEST_F(Verify, CatchesACorruptLocalCopyAndAMissingArchiveCopy) {
