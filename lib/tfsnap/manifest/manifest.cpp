@@ -272,6 +272,10 @@ std::string write(const manifest& m) {
         put_nullable(w, m.state->terraform_version);
         key(w, "resource_count");
         put_nullable(w, m.state->resource_count);
+        if (m.state->encryption_version) {
+            key(w, "encryption_version");
+            put(w, *m.state->encryption_version);
+        }
         w.EndObject();
     }
     if (m.copy) {
@@ -385,6 +389,7 @@ read_result read(std::string_view json) {
         s.lineage = r.nullable_string("lineage");
         s.terraform_version = r.nullable_string("terraform_version");
         s.resource_count = r.nullable_uint("resource_count");
+        s.encryption_version = r.nullable_string("encryption_version");
         m.state = std::move(s);
     }
     if (const auto* cp = top.nullable_object("copy")) {
