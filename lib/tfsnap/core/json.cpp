@@ -20,4 +20,46 @@ json_status json_failure(rapidjson::ParseErrorCode code, std::size_t offset, boo
     return s;
 }
 
+bool is_valid_utf8(std::string_view s) noexcept {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto b0 = static_cast<unsigned char>(s[i]);
+        if (b0 < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t size = 0;
+        unsigned char lo = 0x80, hi = 0xBF;  // the accepted range of the second byte
+        if (b0 >= 0xC2 && b0 <= 0xDF) {
+            size = 2;
+        } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+            size = 3;
+            if (b0 == 0xE0)
+                lo = 0xA0;  // overlong
+            else if (b0 == 0xED)
+                hi = 0x9F;  // surrogates
+        } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+            size = 4;
+            if (b0 == 0xF0)
+                lo = 0x90;  // overlong
+            else if (b0 == 0xF4)
+                hi = 0x8F;  // above U+10FFFF
+        } else {
+            return false;
+        }
+        if (s.size() - i < size)
+            return false;
+        const auto b1 = static_cast<unsigned char>(s[i + 1]);
+        if (b1 < lo || b1 > hi)
+            return false;
+        for (std::size_t k = 2; k < size; ++k) {
+            const auto b = static_cast<unsigned char>(s[i + k]);
+            if (b < 0x80 || b > 0xBF)
+                return false;
+        }
+        i += size;
+    }
+    return true;
+}
+
 }  // namespace tfsnap::core::detail

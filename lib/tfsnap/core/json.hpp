@@ -46,13 +46,21 @@ namespace detail {
 json_status json_failure(rapidjson::ParseErrorCode code, std::size_t offset, bool too_deep,
                          std::size_t max_depth);
 
-// Forwards every SAX event to `Handler`, refusing to open container number max_depth + 1.
+// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool is_valid_utf8(std::string_view s) noexcept;
+
+// Forwards every SAX event to `Handler`, refusing to open container number max_depth + 1. With
+// `check_strings`, a string or key whose decoded bytes are not valid UTF-8 stops the parse too:
+// RapidJSON 1.1.0's kParseValidateEncodingFlag checks the raw input but lets a \u escape of a
+// lone surrogate ("\udc00") through as invalid UTF-8, which its own validating parse of the
+// written-back text then refuses.
 template <class Handler>
 class depth_limited {
 public:
     using Ch = char;
 
-    depth_limited(Handler& inner, std::size_t max_depth) noexcept : inner_(inner), max_depth_(max_depth) {}
+    depth_limited(Handler& inner, std::size_t max_depth, bool check_strings) noexcept
+        : inner_(inner), max_depth_(max_depth), check_strings_(check_strings) {}
 
     bool Null() { return inner_.Null(); }
     bool Bool(bool b) { return inner_.Bool(b); }
@@ -62,8 +70,10 @@ public:
     bool Uint64(std::uint64_t u) { return inner_.Uint64(u); }
     bool Double(double d) { return inner_.Double(d); }
     bool RawNumber(const Ch* s, rapidjson::SizeType n, bool copy) { return inner_.RawNumber(s, n, copy); }
-    bool String(const Ch* s, rapidjson::SizeType n, bool copy) { return inner_.String(s, n, copy); }
-    bool Key(const Ch* s, rapidjson::SizeType n, bool copy) { return inner_.Key(s, n, copy); }
+    bool String(const Ch* s, rapidjson::SizeType n, bool copy) {
+        return valid(s, n) && inner_.String(s, n, copy);
+    }
+    bool Key(const Ch* s, rapidjson::SizeType n, bool copy) { return valid(s, n) && inner_.Key(s, n, copy); }
     bool StartObject() { return open() && inner_.StartObject(); }
     bool EndObject(rapidjson::SizeType n) {
         --depth_;
@@ -76,8 +86,17 @@ public:
     }
 
     bool too_deep() const noexcept { return too_deep_; }
+    bool bad_string() const noexcept { return bad_string_; }
 
 private:
+    bool valid(const Ch* s, rapidjson::SizeType n) noexcept {
+        if (check_strings_ && !is_valid_utf8({s, n})) {
+            bad_string_ = true;
+            return false;
+        }
+        return true;
+    }
+
     bool open() noexcept {
         if (depth_ == max_depth_) {
             too_deep_ = true;
@@ -89,22 +108,30 @@ private:
 
     Handler& inner_;
     std::size_t max_depth_;
+    bool check_strings_;
     std::size_t depth_ = 0;
     bool too_deep_ = false;
+    bool bad_string_ = false;
 };
 
 }  // namespace detail
 
 // Streams `in` through `handler` (a RapidJSON SAX handler) with the iterative reader and
 // `Flags` (kParseIterativeFlag is always added). A handler that returns false stops the parse
-// with errc::invalid_json and code kParseErrorTermination: the handler knows why.
+// with errc::invalid_json and code kParseErrorTermination: the handler knows why. With
+// kParseValidateEncodingFlag, decoded strings must be valid UTF-8 too (lone surrogates in \u
+// escapes are refused as kParseErrorStringInvalidEncoding).
 template <unsigned Flags = rapidjson::kParseDefaultFlags, class InputStream, class Handler>
 json_status parse_json_sax(InputStream& in, Handler& handler, std::size_t max_depth = json_max_depth) {
-    detail::depth_limited<Handler> limited{handler, max_depth};
+    constexpr bool check_strings = (Flags & rapidjson::kParseValidateEncodingFlag) != 0;
+    detail::depth_limited<Handler> limited{handler, max_depth, check_strings};
     rapidjson::Reader reader;
     const rapidjson::ParseResult r = reader.Parse<Flags | rapidjson::kParseIterativeFlag>(in, limited);
     if (!r.IsError())
         return {};
+    if (limited.bad_string())
+        return detail::json_failure(rapidjson::kParseErrorStringInvalidEncoding, r.Offset(), false,
+                                    max_depth);
     return detail::json_failure(r.Code(), r.Offset(), limited.too_deep(), max_depth);
 }
 

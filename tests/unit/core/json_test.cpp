@@ -86,6 +86,38 @@ TEST(ParseJson, FlagsPassThrough) {
     EXPECT_EQ(parse_json<rapidjson::kParseValidateEncodingFlag>(doc, bad_utf8).ec, errc::invalid_json);
 }
 
+// RapidJSON 1.1.0 validates the raw bytes but decodes "\udc00" (a lone surrogate) to invalid
+// UTF-8; its own validating parse of that text written back then fails (found by fuzz_catalog_index).
+TEST(ParseJson, ValidatingParseRefusesLoneSurrogates) {
+    rapidjson::Document doc;
+    for (const char* text : {R"(["\udc00"])", R"({"\udfff": 1})", R"(["a\udc00b"])"}) {
+        const auto s = parse_json<rapidjson::kParseValidateEncodingFlag>(doc, text);
+        EXPECT_EQ(s.ec, errc::invalid_json) << text;
+        EXPECT_EQ(s.code, rapidjson::kParseErrorStringInvalidEncoding) << text;
+        EXPECT_TRUE(doc.IsNull());
+    }
+    // a lone high surrogate RapidJSON refuses by itself
+    EXPECT_EQ(parse_json<rapidjson::kParseValidateEncodingFlag>(doc, R"(["a\ud800\u0041"])").ec,
+              errc::invalid_json);
+    // a pair is one character; without the flag, bytes pass as they are
+    EXPECT_TRUE(parse_json<rapidjson::kParseValidateEncodingFlag>(doc, R"(["\ud83d\ude00"])").ok());
+    EXPECT_EQ(std::string(doc[0].GetString()), "\xf0\x9f\x98\x80");
+    EXPECT_TRUE(parse_json(doc, R"(["\udc00"])").ok());
+}
+
+TEST(IsValidUtf8, Strict) {
+    using detail::is_valid_utf8;
+    EXPECT_TRUE(is_valid_utf8(""));
+    EXPECT_TRUE(is_valid_utf8("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));
+    EXPECT_FALSE(is_valid_utf8("\xc0\x80"));          // overlong NUL
+    EXPECT_FALSE(is_valid_utf8("\xe0\x80\x80"));      // overlong
+    EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate
+    EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+    EXPECT_FALSE(is_valid_utf8("\xe2\x82"));          // truncated
+    EXPECT_FALSE(is_valid_utf8("\x80"));
+    EXPECT_TRUE(is_valid_utf8(std::string_view("\0", 1)));
+}
+
 struct counting_handler : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, counting_handler> {
     int values = 0;
     bool stop_at_string = false;
