@@ -96,7 +96,8 @@ std::optional<time_point> parse_iso8601(std::string_view t) {
     }
     const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(mo)},
                                           std::chrono::day{static_cast<unsigned>(d)}};
-    if (!ymd.ok() || h > 23 || mi > 59 || s > 60)
+    // time_point counts nanoseconds in 64 bits: years 1678 to 2262
+    if (!ymd.ok() || y < 1678 || y > 2261 || h > 23 || mi > 59 || s > 60)
         return std::nullopt;
     const auto tp = std::chrono::sys_days{ymd} + std::chrono::hours(h) + std::chrono::minutes(mi) +
                     std::chrono::seconds(s) - offset;
