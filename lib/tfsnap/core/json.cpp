@@ -2,6 +2,12 @@
 
 #include <rapidjson/error/en.h>
 
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <string>
+
 namespace tfsnap::core::detail {
 
 json_status json_failure(rapidjson::ParseErrorCode code, std::size_t offset, bool too_deep,
@@ -60,6 +66,53 @@ bool is_valid_utf8(std::string_view s) noexcept {
         i += size;
     }
     return true;
+}
+
+exact_number read_exact_number(std::string_view t) noexcept {
+    exact_number out;
+    const char* first = t.data();
+    const char* last = t.data() + t.size();
+    if (t.empty())
+        return out;
+    if (t.find_first_of(".eE") == std::string_view::npos) {
+        if (t.front() == '-') {
+            std::int64_t v = 0;
+            const auto [end, ec] = std::from_chars(first, last, v);
+            if (ec == std::errc{} && end == last) {
+                out.type = v >= std::numeric_limits<int>::min() ? exact_number::kind::int32
+                                                                : exact_number::kind::int64;
+                out.i = v;
+                return out;
+            }
+        } else {
+            std::uint64_t v = 0;
+            const auto [end, ec] = std::from_chars(first, last, v);
+            if (ec == std::errc{} && end == last) {
+                out.type = v <= std::numeric_limits<unsigned>::max() ? exact_number::kind::uint32
+                                                                     : exact_number::kind::uint64;
+                out.u = v;
+                return out;
+            }
+        }
+        // beyond 64 bits: a double, as RapidJSON reads it
+    }
+    double d = 0;
+    const auto [end, ec] = std::from_chars(first, last, d);
+    if (ec == std::errc{} && end == last) {
+        out.type = exact_number::kind::real;
+        out.d = d;
+        return out;
+    }
+    if (ec == std::errc::result_out_of_range) {
+        // too large or too small: strtod says which (a tiny number is 0 or subnormal, as for RapidJSON)
+        const std::string copy(t);
+        const double s = std::strtod(copy.c_str(), nullptr);
+        if (!std::isinf(s)) {
+            out.type = exact_number::kind::real;
+            out.d = s;
+        }
+    }
+    return out;
 }
 
 }  // namespace tfsnap::core::detail

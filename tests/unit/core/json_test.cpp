@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <limits>
 #include <string>
 
 namespace tfsnap::core {
@@ -116,6 +117,45 @@ TEST(IsValidUtf8, Strict) {
     EXPECT_FALSE(is_valid_utf8("\xe2\x82"));          // truncated
     EXPECT_FALSE(is_valid_utf8("\x80"));
     EXPECT_TRUE(is_valid_utf8(std::string_view("\0", 1)));
+}
+
+// Full precision is done with std::from_chars: exact round trips, and none of RapidJSON 1.1.0's
+// full-precision path, which calls __builtin_clzll(0) for "0E-111" (found by fuzz_dynamodb_json).
+TEST(ParseJson, FullPrecisionNumbersAreExact) {
+    rapidjson::Document doc;
+    const auto s = parse_json<rapidjson::kParseFullPrecisionFlag>(
+        doc,
+        "[0E-111, 0.1, 184467440737095516195, -2147483648, -2147483649, 4294967295, 4294967296,"
+        " 18446744073709551615, -9223372036854775808, 2.2250738585072011e-308, 1e-400, -0, 123.456e2]");
+    ASSERT_TRUE(s.ok()) << s.message;
+    EXPECT_EQ(doc[0].GetDouble(), 0.0);
+    EXPECT_EQ(doc[1].GetDouble(), 0.1);
+    EXPECT_EQ(doc[2].GetDouble(), 184467440737095516195.0);
+    EXPECT_TRUE(doc[3].IsInt());
+    EXPECT_EQ(doc[3].GetInt(), -2147483647 - 1);
+    EXPECT_TRUE(doc[4].IsInt64() && !doc[4].IsInt());
+    EXPECT_TRUE(doc[5].IsUint());
+    EXPECT_TRUE(doc[6].IsUint64() && !doc[6].IsUint());
+    EXPECT_EQ(doc[7].GetUint64(), 18446744073709551615ULL);
+    EXPECT_EQ(doc[8].GetInt64(), std::numeric_limits<std::int64_t>::min());
+    EXPECT_EQ(doc[9].GetDouble(), 2.2250738585072011e-308);
+    EXPECT_EQ(doc[10].GetDouble(), 0.0);  // underflow is zero, as RapidJSON reads it
+    EXPECT_EQ(doc[11].GetInt(), 0);
+    EXPECT_EQ(doc[12].GetDouble(), 12345.6);
+    // what is written back reads as the same numbers
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    doc.Accept(w);
+    rapidjson::Document again;
+    ASSERT_TRUE(
+        parse_json<rapidjson::kParseFullPrecisionFlag>(again, std::string(buf.GetString(), buf.GetSize()))
+            .ok());
+    EXPECT_TRUE(again == doc);
+    // beyond a double is an error, as without the flag
+    const auto big = parse_json<rapidjson::kParseFullPrecisionFlag>(doc, "[1e400]");
+    EXPECT_EQ(big.code, rapidjson::kParseErrorNumberTooBig);
+    EXPECT_EQ(parse_json(doc, "[1e400]").code, rapidjson::kParseErrorNumberTooBig);
+    EXPECT_EQ(parse_json<rapidjson::kParseFullPrecisionFlag>(doc, "[01]").ec, errc::invalid_json);
 }
 
 struct counting_handler : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, counting_handler> {
