@@ -1,9 +1,9 @@
 #include "identity.hpp"
 
+#include "tfsnap/control/system_resolver.hpp"
 #include "tfsnap/core/atomic_file.hpp"
 
 #include <openssl/rand.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -20,8 +20,8 @@ std::string host_name() {
 }
 
 std::string user_name(uid_t uid) {
-    if (const passwd* pw = ::getpwuid(uid))
-        return pw->pw_name;
+    if (const auto name = control::system_name_resolver().user_name(static_cast<std::uint32_t>(uid)))
+        return *name;
     return "uid" + std::to_string(uid);
 }
 

@@ -10,7 +10,8 @@
 namespace tfsnap::daemon {
 
 std::string host_name();
-// The user's name, or "uid<N>" when it has none.
+// The user's name, or "uid<N>" when it has none. Blocks on NSS: for the foreground commands; the
+// daemon asks through the control server's name cache (request_context::user_name).
 std::string user_name(uid_t uid);
 
 // The key plan tokens are signed with: <state_dir>/plan-token.key, 32 random bytes, mode 0600,

@@ -34,6 +34,7 @@ namespace fs = std::filesystem;
 constexpr int exit_ok = 0;
 constexpr int exit_failed = 1;
 constexpr int exit_usage = 64;
+constexpr int exit_in_use = 75;  // EX_TEMPFAIL: another process owns the state_dir
 constexpr int exit_config = 78;
 
 // --name VALUE options, --flag switches, one positional ENV.
@@ -85,13 +86,17 @@ struct session {
     core::logger log{sink, core::log_level::warning};
     std::optional<config::daemon_config> cfg;
     const config::environment* env = nullptr;
+    std::optional<core::dir_owner> owner;  // unset: read-only (another process owns the state_dir)
     std::unique_ptr<catalog::catalog> cat;
     std::unique_ptr<client_set> clients;
     backup::bucket_cache buckets;
     std::optional<backup::job_context> jobs;
     std::string host;
 
-    int open(const parsed_args& a) {
+    // `command` ("backup", "restore") names what the user ran, for the message when the state_dir is
+    // owned by another process (the daemon): then nothing under it is touched and the command exits
+    // 75, unless `read_only_ok`, where it goes on without owning (and must only read).
+    int open(const parsed_args& a, std::string_view command, bool read_only_ok = false) {
         auto loaded = config::load_file(a.options.at("config"));
         if (!loaded.ok()) {
             for (const auto& d : loaded.diagnostics)
@@ -104,11 +109,28 @@ struct session {
             std::cerr << "tfsnapd: no environment " << a.env << " in " << cfg->file << "\n";
             return exit_usage;
         }
-        cat = std::make_unique<catalog::catalog>(cfg->state_dir);
-        if (auto s = cat->open()) {
-            std::cerr << "tfsnapd: cannot open the catalog: " << s.info.path << ": " << s.info.message
-                      << "\n";
+        auto claim = core::claim_dir(cfg->state_dir, "tfsnapd " + std::string(command) + " " + env->name);
+        if (claim.owner) {
+            owner.emplace(std::move(*claim.owner));
+        } else if (claim.busy && !read_only_ok) {
+            std::cerr << "tfsnapd " << command << ": " << cfg->state_dir
+                      << " is in use by another tfsnap process ("
+                      << (claim.holder.empty() ? std::string("pid unknown") : "pid " + claim.holder)
+                      << "); nothing was changed.\n  Ask the running daemon instead: tfsnapctl " << command
+                      << " " << env->name << " ...  (see tfsnapctl(1)), or stop it first.\n";
+            return exit_in_use;
+        } else if (!claim.busy) {
+            std::cerr << "tfsnapd " << command << ": cannot own " << cfg->state_dir << ": "
+                      << claim.error.message() << "\n";
             return exit_failed;
+        }
+        cat = std::make_unique<catalog::catalog>(cfg->state_dir);
+        if (owner) {
+            if (auto s = cat->open()) {
+                std::cerr << "tfsnapd: cannot open the catalog: " << s.info.path << ": " << s.info.message
+                          << "\n";
+                return exit_failed;
+            }
         }
         clients =
             std::make_unique<client_set>(io.get_executor(), clock, log, aws::capture_environment(environ));
@@ -150,9 +172,7 @@ void print_plan(const restore::restore_plan& p, const config::environment& env) 
     if (p.diff) {
         const auto& d = *p.diff;
         std::cout << "  serial:    " << d.serial.before << " -> " << d.serial.after
-                  << (p.roll_forward_serial ? " (written as " + std::to_string(d.serial.before + 1) + ")"
-                                            : "")
-                  << "\n";
+                  << (p.roll_forward_serial ? " (rolled forward: written with this serial)" : "") << "\n";
         std::cout << "  lineage:   "
                   << (d.lineage.changed ? d.lineage.before + " -> " + d.lineage.after : "unchanged") << "\n";
         std::cout << "  terraform: "
@@ -191,7 +211,7 @@ int backup_command(const std::vector<std::string_view>& args) {
         return exit_usage;
     }
     session s;
-    if (const int rc = s.open(a))
+    if (const int rc = s.open(a, "backup"))
         return rc;
     backup::backup_request req;
     req.schedule = a.options.count("schedule") ? a.options.at("schedule") : "on-demand";
@@ -211,10 +231,11 @@ int snapshots_command(const std::vector<std::string_view>& args) {
         return exit_usage;
     }
     session s;
-    if (const int rc = s.open(a))
+    if (const int rc = s.open(a, "snapshots", true))
         return rc;
     std::vector<catalog::index_entry> entries;
-    if (auto st = s.cat->list(s.env->name, entries)) {
+    // without owning the state_dir, read the manifests themselves: list() may rewrite the index
+    if (auto st = s.owner ? s.cat->list(s.env->name, entries) : s.cat->scan(s.env->name, entries)) {
         std::cerr << "tfsnapd: " << st.info.path << ": " << st.info.message << "\n";
         return exit_failed;
     }
@@ -261,8 +282,9 @@ int snapshots_command(const std::vector<std::string_view>& args) {
 }
 
 int restore_command(const std::vector<std::string_view>& args) {
-    const auto a = parse(args, {"config", "snapshot", "version-id", "at", "reason", "mode", "execute"},
-                         {"undelete", "force-lineage", "roll-forward-serial", "json"});
+    const auto a =
+        parse(args, {"config", "snapshot", "version-id", "at", "reason", "mode", "execute"},
+              {"undelete", "force-lineage", "roll-forward-serial", "no-roll-forward-serial", "json"});
     if (!a.error.empty()) {
         std::cerr << "tfsnapd restore: " << a.error << "\n";
         return exit_usage;
@@ -272,7 +294,7 @@ int restore_command(const std::vector<std::string_view>& args) {
         return exit_usage;
     }
     session s;
-    if (const int rc = s.open(a))
+    if (const int rc = s.open(a, "restore"))
         return rc;
     restore::restore_request req;
     if (a.options.count("snapshot"))
@@ -290,7 +312,8 @@ int restore_command(const std::vector<std::string_view>& args) {
     req.undelete = a.options.count("undelete") != 0;
     req.mode = a.options.count("mode") ? a.options.at("mode") : "state-only";
     req.force_lineage = a.options.count("force-lineage") != 0;
-    req.roll_forward_serial = a.options.count("roll-forward-serial") != 0;
+    // rolled forward by default (--roll-forward-serial is still accepted)
+    req.roll_forward_serial = a.options.count("no-roll-forward-serial") == 0;
     req.reason = a.options.at("reason");
     req.uid = static_cast<long long>(::getuid());
     req.user = user_name(::getuid());
@@ -312,7 +335,7 @@ int restore_command(const std::vector<std::string_view>& args) {
     // a restore that was killed left its journal: release what it still holds (only locks that
     // carry its own IDs) before anything else, as the daemon does when it starts
     const auto recovered = s.run(restore::recover_journals(
-        rctx, *s.cfg, [&](const config::environment& e) { return s.clients->access(e); }));
+        rctx, *s.owner, *s.cfg, [&](const config::environment& e) { return s.clients->access(e); }));
     for (const auto& r : recovered) {
         std::cerr << "tfsnapd: an interrupted restore " << r.restore_id << " of " << r.environment
                   << " was found";

@@ -13,13 +13,16 @@
 #include "tfsnap/control/metrics_listener.hpp"
 #include "tfsnap/control/server.hpp"
 #include "tfsnap/core/atomic_file.hpp"
+#include "tfsnap/core/dir_owner.hpp"
 #include "tfsnap/core/rfc3339.hpp"
 #include "tfsnap/metrics/registry.hpp"
 #include "tfsnap/metrics/tfsnap_metrics.hpp"
 #include "tfsnap/notify/dispatcher.hpp"
 #include "tfsnap/notify/event.hpp"
 #include "tfsnap/restore/audit.hpp"
+#include "tfsnap/restore/plan_token.hpp"
 #include "tfsnap/restore/restore.hpp"
+#include "tfsnap/scheduler/job_id_store.hpp"
 #include "tfsnap/scheduler/runner.hpp"
 #include "tfsnap/scheduler/sleeper.hpp"
 #include "tfsnap/scheduler/stamp_store.hpp"
@@ -63,6 +66,7 @@ using control::json_response;
 constexpr int exit_ok = 0;
 constexpr int exit_software = 70;
 constexpr int exit_config = 78;
+constexpr int exit_in_use = 75;  // EX_TEMPFAIL: another process owns the state_dir
 
 // A small JSON writer over RapidJSON for the API's answers.
 class json {
@@ -139,8 +143,22 @@ public:
             return exit_config;
         }
         cfg_ = std::make_shared<config::daemon_config>(std::move(*loaded.config));
-        std::error_code ec;
-        fs::create_directories(cfg_->state_dir, ec);
+        // One owner per state_dir: only the owner recovers journals, cleans scratch files and
+        // writes the catalog. Held until the process exits, however it exits.
+        auto claim = core::claim_dir(cfg_->state_dir, "tfsnapd --config " + file_);
+        if (!claim.owner) {
+            const std::string why =
+                claim.busy
+                    ? cfg_->state_dir + " is in use by another tfsnap process (" +
+                          (claim.holder.empty() ? std::string("pid unknown") : "pid " + claim.holder) +
+                          "): one tfsnapd per state_dir; stop that one first, or give this one its own "
+                          "state_dir"
+                    : "cannot own " + cfg_->state_dir + ": " + claim.error.message();
+            log_.error(why);
+            std::cerr << "tfsnapd: " << why << "\n";
+            return claim.busy ? exit_in_use : exit_software;
+        }
+        owner_.emplace(std::move(*claim.owner));
         catalog_ = std::make_unique<catalog::catalog>(cfg_->state_dir);
         if (auto s = catalog_->open()) {
             log_.error("cannot open the catalog: " + s.info.path + ": " + s.info.message);
@@ -199,7 +217,7 @@ private:
     asio::awaitable<void> main() {
         // 1. what an interrupted restore left behind
         const auto recovered = co_await restore::recover_journals(
-            *rctx_, *cfg_, [this](const config::environment& e) { return clients_->access(e); });
+            *rctx_, *owner_, *cfg_, [this](const config::environment& e) { return clients_->access(e); });
         (void)recovered;  // logged and audited by recover_journals
 
         // 2. the scheduler
@@ -214,7 +232,15 @@ private:
         rc.history_max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg_->job_retention);
         // a sweep of every environment at once must stay visible: job_retention is the real bound
         rc.history_limit = 16384;
+        // job ids unique across restarts: a client polling /v1/jobs/ID is never told of another job
+        job_ids_ = std::make_unique<scheduler::job_id_store>(cfg_->state_dir);
+        const auto ids = job_ids_->start(clock_.now());
+        if (!ids.problem.empty())
+            log_.warning(ids.problem, {{"event", "job-ids-reset"}});
+        rc.first_id = ids.first_id;
         rc.on_change = [this](const scheduler::job_record& rec) {
+            if (const auto problem = job_ids_->used(rec.id); !problem.empty())
+                log_.error(problem, {{"event", "job-ids-unsaved"}});
             changes_->notify_all();
             update_status();
             notify_job(rec);
@@ -240,8 +266,15 @@ private:
         if (!fds.sockets.empty()) {
             ec = server_->adopt(fds.sockets.front().fd);
         } else {
+            // The socket's directory must let the socket's group through (the socket itself is
+            // 0660): under tfsnapd's umask 077 a directory it makes would be 0700.
             std::error_code mk;
-            fs::create_directories(fs::path(sc.socket_path).parent_path(), mk);
+            const fs::path dir = fs::path(sc.socket_path).parent_path();
+            if (!dir.empty() && !fs::exists(dir, mk) && fs::create_directories(dir, mk))
+                fs::permissions(dir,
+                                fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                    fs::perms::others_read | fs::perms::others_exec,
+                                mk);
             ec = server_->listen();
         }
         if (ec) {
@@ -351,20 +384,32 @@ private:
         log_.notice("tfsnapd stopped");
     }
 
-    // STATUS= every 30 s, WATCHDOG=1 at half the watchdog interval.
+    // STATUS= every 30 s, WATCHDOG=1 at half the watchdog interval; every minute, the journals of
+    // restores that ended without releasing everything (S3 or DynamoDB failing past their retries)
+    // are tried again, so that no lock of tfsnap's waits for the next start.
     asio::awaitable<void> housekeeping() {
         asio::steady_timer t(co_await asio::this_coro::executor);
         const auto wd = notify_.watchdog_interval();
         const auto tick = wd ? std::min<std::chrono::microseconds>(*wd / 2, std::chrono::seconds(30))
                              : std::chrono::microseconds(std::chrono::seconds(30));
+        auto next_retry = std::chrono::steady_clock::now() + journal_retry_interval;
         for (;;) {
             if (wd)
                 (void)notify_.watchdog();
             update_status();
+            if (std::chrono::steady_clock::now() >= next_retry) {
+                next_retry = std::chrono::steady_clock::now() + journal_retry_interval;
+                auto cfg = cfg_;
+                auto clients = clients_;
+                co_await restore::retry_journals(
+                    *rctx_, *owner_, *cfg,
+                    [clients](const config::environment& e) { return clients->access(e); });
+            }
             t.expires_after(tick);
             co_await t.async_wait(asio::use_awaitable);
         }
     }
+    static constexpr std::chrono::seconds journal_retry_interval{60};
 
     void update_status() {
         std::string s = std::to_string(cfg_->environments.size()) + " envs";
@@ -593,8 +638,10 @@ private:
     }
 
     // Queues an on-demand job; 202 with its id, or 409 naming the job of the lane.
+    // `replaceable` false: a `concurrency: replace` schedule waits for the job instead of cancelling it
+    // (an operator's restore or undelete).
     control::response submit(const config::environment& env, scheduler::job_kind kind, std::string name,
-                             on_demand what) {
+                             on_demand what, bool replaceable = true) {
         const std::uint64_t number = ++request_counter_;
         const std::string key = std::to_string(number);
         scheduler::fire f;
@@ -603,6 +650,7 @@ private:
         f.kind = kind;
         f.lane = kind == scheduler::job_kind::verify ? env.name + "/@verify" : env.name;
         f.request = key;
+        f.replaceable = replaceable;
         requests_.emplace(key, std::move(what));
         const auto r = runner_->submit(f);
         if (!r.accepted()) {
@@ -639,7 +687,6 @@ private:
                     404, "unknown_environment", "no environment " + route.env + " in " + file_));
         }
         const std::string& body = rq.req().body();
-        const std::string who = user_name(rq.peer().uid) + "@" + host_name();
         switch (route.route) {
             case control::route_id::status:
                 co_return json_response(200, status_json());
@@ -660,7 +707,8 @@ private:
                     co_return control::error_reply(*b.error);
                 backup::backup_request req;
                 req.schedule = b.value.schedule.value_or("on-demand");
-                req.requested_by = who;
+                const std::string user = co_await rq.user_name();
+                req.requested_by = user + "@" + host_name();
                 const config::environment e = *env;
                 co_return submit(*env, scheduler::job_kind::backup, req.schedule,
                                  {[this, e, req](std::uint64_t) -> asio::awaitable<scheduler::job_outcome> {
@@ -695,8 +743,11 @@ private:
                     }});
             }
             case control::route_id::restores:
-            case control::route_id::undeletes:
+            case control::route_id::undeletes: {
+                const std::string user = co_await rq.user_name();
+                const std::string who = user + "@" + host_name();
                 co_return co_await restore_request(rq, *env, who);
+            }
             case control::route_id::jobs:
                 co_return json_response(200, jobs_json());
             case control::route_id::job:
@@ -704,6 +755,9 @@ private:
             case control::route_id::audit:
                 co_return json_response(200, audit_json(route.query.env, route.query.limit.value_or(100)));
             case control::route_id::reload: {
+                auto b = control::parse_empty_body(body);
+                if (!b.ok())
+                    co_return control::error_reply(*b.error);
                 const auto what = reload();
                 json j;
                 j.begin_object().field("result", what).end_object();
@@ -754,6 +808,20 @@ private:
             const auto p = co_await restore::plan(*rctx_, env, clients->access(env), req);
             co_return json_response(p.ok() ? 200 : 409, restore::to_json(p));
         }
+        // The token, before a job exists: a forged, expired or another request's token is refused
+        // here, with no job and no webhook. The job checks it again, and the current version too.
+        const auto checked = restore::check_request_token(
+            token, rctx_->token_key, std::chrono::floor<std::chrono::seconds>(clock_.now()),
+            restore::request_claims(*rctx_, env, req));
+        if (!checked.ok()) {
+            const bool stale = checked.ec == restore::token_errc::expired;
+            co_return control::error_reply(control::json_error(
+                stale ? 409 : 400, stale ? "stale_token" : "invalid_token",
+                (checked.ec == restore::token_errc::mismatch
+                     ? "the plan token was made for another request (" + checked.message + ")"
+                     : "the plan token is not valid (" + checked.message + ")") +
+                    ": plan again (a dry run) and send the new token; nothing was started"));
+        }
         const config::environment e = env;
         co_return submit(env, scheduler::job_kind::backup, req.undelete ? "undelete" : "restore",
                          {[this, e, req, token](std::uint64_t id) -> asio::awaitable<scheduler::job_outcome> {
@@ -766,7 +834,8 @@ private:
                              results_[id] = restore_result_json(r);
                              co_return scheduler::job_outcome{
                                  r.ok(), std::string(restore::to_string(r.result)) + ": " + r.message};
-                         }});
+                         }},
+                         false);
     }
 
     asio::awaitable<control::response> job(control::request_context& rq) {
@@ -779,7 +848,7 @@ private:
         }
         if (rq.route().query.wait) {
             const auto deadline = std::chrono::steady_clock::now() + *rq.route().query.wait;
-            for (;;) {
+            for (bool first = true;; first = false) {
                 const auto rec = runner_->find(id);
                 if (!rec || is_finished(rec->status))
                     break;
@@ -788,6 +857,10 @@ private:
                 if (left <= 0ms)
                     break;
                 const auto r = co_await rq.long_poll(*changes_, left);
+                // too many polls of this uid: 429 rather than an answer that did not wait (a
+                // client would ask again at once, in a busy loop)
+                if (r == control::poll_result::limited && first)
+                    co_return rq.too_many_long_polls();
                 if (r != control::poll_result::changed)
                     break;
             }
@@ -1027,6 +1100,7 @@ private:
     core::memory_sink null_sink_;
     systemd::notifier notify_;
     std::shared_ptr<config::daemon_config> cfg_;
+    std::optional<core::dir_owner> owner_;  // the state_dir, for the process's life
     std::unique_ptr<catalog::catalog> catalog_;
     std::shared_ptr<client_set> clients_;
     backup::bucket_cache buckets_;
@@ -1044,6 +1118,7 @@ private:
     std::optional<metrics::tfsnap_metrics> metrics_;
     std::optional<control::change_notifier> changes_;
     std::unique_ptr<scheduler::file_stamp_store> stamps_;
+    std::unique_ptr<scheduler::job_id_store> job_ids_;
     std::unique_ptr<scheduler::steady_sleeper> sleeper_;
     std::unique_ptr<scheduler::runner> runner_;
     std::unique_ptr<control::server> server_;

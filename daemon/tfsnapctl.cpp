@@ -19,6 +19,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -49,8 +50,9 @@ Commands:
   verify ENV [--wait]             verify ENV's snapshots
   prune ENV [--dry-run]           apply the retention policy (--dry-run: only show it)
   restore ENV (--snapshot ID | --version V | --at TIME) [--mode state-only|full]
-          [--reason TEXT] [--force-lineage] [--roll-forward-serial] [--yes] [--dry-run]
+          [--reason TEXT] [--force-lineage] [--no-roll-forward-serial] [--yes] [--dry-run]
                                   show the plan, ask for the environment's name, restore
+                                  (the serial is rolled forward unless --no-roll-forward-serial)
   undelete ENV [--reason TEXT] [--yes] [--dry-run]
                                   remove the delete marker on top of a deleted state
 
@@ -182,19 +184,27 @@ public:
     ctl(std::string socket, bool json) : client_(std::move(socket)), json_(json) {}
 
     // One request. On a transport failure or an error status prints why and returns the exit
-    // code; on success parses the body into doc_ and returns nullopt.
+    // code; on success parses the body into doc_ and returns nullopt. `patient`: a 429 (this
+    // user has as many long polls waiting as the daemon allows) is asked again a second later.
     std::optional<int> call(const std::string& method, const std::string& target,
-                            const std::string& body = "{}", std::chrono::seconds timeout = 60s) {
+                            const std::string& body = "{}", std::chrono::seconds timeout = 60s,
+                            bool patient = false) {
         ctl_response r;
-        const auto f = client_.request(method, target, method == "POST" ? body : "", timeout, r);
-        if (f.ec) {
-            if (f.stage == ctl_stage::connect)
-                std::cerr << "tfsnapctl: cannot reach tfsnapd at " << client_.path() << ": " << f.ec.message()
-                          << "; is it running? (systemctl status tfsnapd)\n";
-            else
-                std::cerr << "tfsnapctl: no answer from tfsnapd at " << client_.path() << ": "
-                          << f.ec.message() << "\n";
-            return exit_unreachable;
+        for (;;) {
+            r = ctl_response{};
+            const auto f = client_.request(method, target, method == "POST" ? body : "", timeout, r);
+            if (f.ec) {
+                if (f.stage == ctl_stage::connect)
+                    std::cerr << "tfsnapctl: cannot reach tfsnapd at " << client_.path() << ": "
+                              << f.ec.message() << "; is it running? (systemctl status tfsnapd)\n";
+                else
+                    std::cerr << "tfsnapctl: no answer from tfsnapd at " << client_.path() << ": "
+                              << f.ec.message() << "\n";
+                return exit_unreachable;
+            }
+            if (!patient || r.status != 429)
+                break;
+            std::this_thread::sleep_for(1s);
         }
         status_ = r.status;
         raw_ = r.body;
@@ -442,7 +452,7 @@ public:
     int wait_job(const std::string& id, bool progress) {
         const bool tty = progress && !json_ && ::isatty(STDERR_FILENO);
         for (;;) {
-            if (auto rc = call("GET", "/v1/jobs/" + id + "?wait=60s", "", 90s)) {
+            if (auto rc = call("GET", "/v1/jobs/" + id + "?wait=60s", "", 90s, true)) {
                 if (tty)
                     std::cerr << "\r\033[K";
                 return *rc;
@@ -549,7 +559,8 @@ public:
         const value& d = member(p, "diff");
         if (d.IsObject()) {
             const value& serial = member(d, "serial");
-            std::cout << "  serial:    " << str(serial, "current") << " -> " << str(serial, "target") << "\n";
+            std::cout << "  serial:    " << str(serial, "current") << " -> " << str(serial, "target")
+                      << (flag(p, "roll_forward_serial") ? " (rolled forward)" : "") << "\n";
             for (const char* k : {"lineage", "terraform_version"}) {
                 const value& c = member(d, k);
                 if (str(c, "current") != str(c, "target"))
@@ -592,7 +603,7 @@ public:
         std::string env;
         bool undelete = false;
         std::string snapshot, version, at, mode, reason;
-        bool force_lineage = false, roll_forward_serial = false, yes = false, dry_run = false;
+        bool force_lineage = false, roll_forward_serial = true, yes = false, dry_run = false;
     };
 
     static std::string body_of(const restore_options& o, const std::string& token) {
@@ -616,9 +627,9 @@ public:
                 w.Key("force_lineage");
                 w.Bool(true);
             }
-            if (o.roll_forward_serial) {
+            if (!o.roll_forward_serial) {
                 w.Key("roll_forward_serial");
-                w.Bool(true);
+                w.Bool(false);
             }
         }
         field("reason", o.reason);
@@ -729,7 +740,7 @@ int run(int argc, char** argv) {
         {"prune", {"--dry-run"}},
         {"restore",
          {"--snapshot=", "--version=", "--at=", "--mode=", "--reason=", "--force-lineage",
-          "--roll-forward-serial", "--yes", "--dry-run"}},
+          "--roll-forward-serial", "--no-roll-forward-serial", "--yes", "--dry-run"}},
         {"undelete", {"--reason=", "--yes", "--dry-run"}},
     };
     while (a.more()) {
@@ -828,7 +839,8 @@ int run(int argc, char** argv) {
                    .value_or(std::string("tfsnapctl ") + command + " by " +
                              (user != nullptr && *user != '\0' ? user : "uid " + std::to_string(::getuid())));
     o.force_lineage = opt("--force-lineage").has_value();
-    o.roll_forward_serial = opt("--roll-forward-serial").has_value();
+    // --roll-forward-serial is the default, still accepted
+    o.roll_forward_serial = !opt("--no-roll-forward-serial").has_value();
     o.yes = opt("--yes").has_value();
     o.dry_run = opt("--dry-run").has_value();
     return c.restore(o);

@@ -7,6 +7,10 @@
 #include "service.hpp"
 #include "tfsnap/config/load.hpp"
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -34,7 +38,7 @@ constexpr std::string_view usage_text =
     "       tfsnapd snapshots ENV --config FILE [--json]\n"
     "                                    list an environment's snapshots, newest first\n"
     "       tfsnapd restore ENV --config FILE (--snapshot ID | --version-id V | --at TIME | --undelete)\n"
-    "               --reason TEXT [--mode state-only|full] [--force-lineage] [--roll-forward-serial]\n"
+    "               --reason TEXT [--mode state-only|full] [--force-lineage] [--no-roll-forward-serial]\n"
     "               [--execute TOKEN] [--json]\n"
     "                                    plan a restore (dry run); with --execute TOKEN, do it\n"
     "       tfsnapd --version\n"
@@ -66,7 +70,19 @@ int usage_error(std::string_view message) {
 
 }  // namespace
 
+// What tfsnapd holds — AWS keys, the plan-token key, copy keys, state bytes — must never reach a
+// core file, and what it writes under state_dir is nobody else's business: no core dumps (also
+// LimitCORE=0 in the unit), not dumpable (no core, no ptrace by other processes of the same
+// user), and files 0600 / directories 0700 whatever umask the caller had.
+void harden_process() {
+    const rlimit no_core{0, 0};
+    (void)::setrlimit(RLIMIT_CORE, &no_core);
+    (void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    ::umask(077);
+}
+
 int main(int argc, char** argv) {
+    harden_process();
     const std::vector<std::string_view> args(argv + 1, argv + argc);
     if (args.empty())
         return usage_error("no command given");

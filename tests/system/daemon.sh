@@ -138,13 +138,14 @@ r=$(api "http://localhost/v1/jobs/$job?wait=30s")
 check "the restore job succeeds" "$r" has "$r" '"state":"succeeded"'
 check "the restore job carries its result" "$r" has "$r" '"result":\{"result":"ok"'
 aws_s3api get-object --bucket "$B" --key prod/terraform.tfstate "$WORK/now" >/dev/null
-check "the state is v1 again" "" cmp -s "$WORK/now" "$WORK/v1"
+same=$("$PY" -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); c=json.load(open(sys.argv[3])); print(a.pop("serial") == c["serial"] + 1, b.pop("serial"), a == b)' "$WORK/now" "$WORK/v1" "$WORK/v2")
+check "the state is v1 again, its serial rolled forward past v2's" "$same" test "$same" = "True 3 True"
 m=$(api http://localhost/metrics)
 check "metrics count the backup" "$m" has "$m" 'tfsnap_backup_total\{env="prod",schedule="on-demand",result="snapshot"\} 1'
 check "metrics count the restore" "$m" has "$m" 'tfsnap_restore_total\{env="prod",result="ok"\} 1'
 check "... and its safety snapshot" "$m" has "$m" 'tfsnap_snapshots\{env="prod"\} 2'
 check "metrics count S3 requests by operation and status" "$m" has "$m" 'tfsnap_s3_requests_total\{op="GetObject",code="200"\} [1-9]'
-check "... the restore's CopyObject too" "$m" has "$m" 'tfsnap_s3_requests_total\{op="CopyObject",code="200"\} [1-9]'
+check "... the restore's PutObject too" "$m" has "$m" 'tfsnap_s3_requests_total\{op="PutObject",code="200"\} [1-9]'
 tm=$(curl -sS --max-time 10 "http://127.0.0.1:$MPORT/metrics")
 check "metrics.listen serves the same metrics over loopback TCP" "$tm" has "$tm" 'tfsnap_restore_total\{env="prod",result="ok"\} 1'
 tc=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/v1/status")

@@ -35,7 +35,7 @@ $out"
 # Settings the daemon and the docs rely on
 for line in Type=notify 'ExecReload=/bin/kill -HUP $MAINPID' WatchdogSec=30s Restart=on-failure User=tfsnap \
             Group=tfsnap StateDirectory=tfsnap StateDirectoryMode=0750 RuntimeDirectory=tfsnap \
-            ConfigurationDirectory=tfsnap UMask=0077 ProtectSystem=strict CapabilityBoundingSet= \
+            ConfigurationDirectory=tfsnap UMask=0077 LimitCORE=0 ProtectSystem=strict CapabilityBoundingSet= \
             'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' Also=tfsnapd.socket; do
     grep -qxF "$line" "$units/tfsnapd.service" || fail "tfsnapd.service lacks '$line'"
 done

@@ -237,7 +237,7 @@ status catalog::load_index(std::string_view env, std::vector<index_entry>& out) 
 status catalog::write_index(std::string_view env, const std::vector<index_entry>& entries) {
     const fs::path dir = env_dir(env);
     if (const auto e = core::write_file_atomic(dir / index_file, temp_name(dir, index_file),
-                                               serialize_index(env, entries), 0640))
+                                               serialize_index(env, entries), 0600))
         return io(e);
     return {};
 }
@@ -279,8 +279,8 @@ status catalog::read_manifest(std::string_view env, std::string_view id, manifes
 status catalog::write_manifest_file(const fs::path& snapshot_dir, const manifest::manifest& m, bool atomic) {
     const fs::path path = snapshot_dir / manifest_file;
     const auto e = atomic ? core::write_file_atomic(path, temp_name(snapshot_dir, manifest_file),
-                                                    manifest::write(m), 0640)
-                          : core::write_file_synced(path, manifest::write(m), 0640);
+                                                    manifest::write(m), 0600)
+                          : core::write_file_synced(path, manifest::write(m), 0600);
     return e ? io(e) : status{};
 }
 
@@ -342,7 +342,7 @@ status catalog::ensure_env_dir(std::string_view env) {
     if (auto s = check_env(env))
         return s;
     const fs::path dir = env_dir(env);
-    if (::mkdir(dir.c_str(), 0750) == 0) {
+    if (::mkdir(dir.c_str(), 0700) == 0) {
         if (const auto e = core::fsync_dir(root_))
             return io(e);
     } else if (errno != EEXIST) {
@@ -371,7 +371,7 @@ status catalog::add_entry(manifest::manifest& m, std::chrono::sys_seconds taken,
             continue;
         m.snapshot_id = id;
         const fs::path tmp = temp_name(dir, id);
-        if (::mkdir(tmp.c_str(), 0750) != 0)
+        if (::mkdir(tmp.c_str(), 0700) != 0)
             return io("cannot create", tmp, errno);
         auto abandon = [&](status s) {
             std::error_code ignored;
@@ -470,7 +470,7 @@ status catalog::write_record(std::string_view env, std::string_view name, std::s
     if (auto s = ensure_env_dir(env))
         return s;
     const fs::path dir = env_dir(env);
-    if (const auto e = core::write_file_atomic(dir / std::string(name), temp_name(dir, name), json, 0640))
+    if (const auto e = core::write_file_atomic(dir / std::string(name), temp_name(dir, name), json, 0600))
         return io(e);
     return {};
 }

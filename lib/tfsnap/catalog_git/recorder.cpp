@@ -213,7 +213,7 @@ asio::awaitable<status> recorder::init() {
         rewrite = current != ignore_rules;
     if (rewrite) {
         const fs::path temp = root_ / (".tmp-gitignore-" + std::to_string(::getpid()));
-        if (const auto e = core::write_file_atomic(ignore_path, temp, ignore_rules, 0644))
+        if (const auto e = core::write_file_atomic(ignore_path, temp, ignore_rules, 0600))
             co_return fail(errc::io_error, e.message());
     }
 

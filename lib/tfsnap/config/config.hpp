@@ -80,6 +80,18 @@ struct lock_config {
     friend bool operator==(const lock_config&, const lock_config&) = default;
 };
 
+// How the environment's Terraform backend writes objects (its `encrypt`, `kms_key_id`, `acl` and
+// `skip_s3_checksum`): tfsnap writes the `.tflock` lockfile and a restored state the same way, so
+// that a bucket policy that admits Terraform's writes admits tfsnap's.
+struct object_write_config {
+    bool encrypt = false;           // server-side encryption: aws:kms with kms_key_id, else AES256
+    std::string kms_key_id;         // with encrypt
+    std::string acl;                // a canned ACL, "" for none
+    bool skip_s3_checksum = false;  // true: no x-amz-checksum-sha256 header
+
+    friend bool operator==(const object_write_config&, const object_write_config&) = default;
+};
+
 enum class copy_mode { none, server_side, local };
 std::string_view to_string(copy_mode m) noexcept;
 
@@ -132,8 +144,11 @@ struct environment {
     std::string backend_key;                    // the backend's `key` as configured
     std::optional<std::string> workspace;       // unset or "default": the default workspace
     std::string workspace_key_prefix = "env:";  // Terraform's default
-    bool conditional_writes = false;            // the endpoint honours If-Match / If-None-Match
-    std::string terraform_bin = "terraform";    // full restores: the Terraform (or OpenTofu) binary
+    // The endpoint honours If-Match / If-None-Match. Default: true for AWS S3 (no endpoint, or an
+    // amazonaws.com one), false for other endpoints (radosgw 16 ignores them on versioned buckets).
+    bool conditional_writes = false;
+    object_write_config writes;               // encrypt, kms_key_id, acl, skip_s3_checksum
+    std::string terraform_bin = "terraform";  // full restores: the Terraform (or OpenTofu) binary
     duration terraform_timeout = std::chrono::minutes{30};
     std::string region = "us-east-1";
     std::optional<std::string> endpoint;           // S3-compatible stores; null means AWS
@@ -179,6 +194,15 @@ struct control_config {
     std::string socket = "/run/tfsnap/control.sock";
     std::vector<std::string> readers;    // "group:NAME" or "user:NAME"; may GET
     std::vector<std::string> operators;  // may also POST (back up, restore)
+    // Fairness: how many connections may be open at once in all; how many of one uid (root is
+    // not limited); how many of max_connections only root and operators may take; how many
+    // long polls (GET /v1/jobs/{id}?wait=) one uid may have waiting (root is not limited).
+    std::int64_t max_connections = 32;
+    std::int64_t max_connections_per_uid = 8;
+    std::int64_t reserved_for_operators = 8;
+    std::int64_t max_long_polls_per_uid = 4;
+    // How long a user or group lookup (found or not) is reused before NSS is asked again.
+    duration name_cache_ttl = std::chrono::seconds{30};
 };
 
 struct catalog_config {

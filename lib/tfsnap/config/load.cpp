@@ -95,6 +95,8 @@ struct connection_settings {
     std::optional<bool> always_snapshot;
     std::optional<verify_template> verify;
     std::optional<bool> conditional_writes;
+    std::optional<bool> encrypt, skip_s3_checksum;
+    std::optional<std::string> kms_key_id, acl;
     std::optional<std::string> terraform_bin;
     std::optional<duration> terraform_timeout;
     retention_policy retention;
@@ -641,6 +643,21 @@ public:
         s.copy = read_copy(map, path);
         s.always_snapshot = bool_at(map, "always_snapshot", path);
         s.conditional_writes = bool_at(map, "conditional_writes", path);
+        s.encrypt = bool_at(map, "encrypt", path);
+        s.skip_s3_checksum = bool_at(map, "skip_s3_checksum", path);
+        s.kms_key_id = string_at(map, "kms_key_id", path, "arn:aws:kms:us-east-1:111122223333:key/KEY-ID");
+        if (s.kms_key_id && s.kms_key_id->empty()) {
+            report(map["kms_key_id"], join(path, "kms_key_id"), "kms_key_id is empty",
+                   "write the KMS key's ARN or id, or remove kms_key_id for AES256");
+            s.kms_key_id.reset();
+        }
+        s.acl = string_at(map, "acl", path, "bucket-owner-full-control");
+        if (s.acl && !is_canned_acl(*s.acl)) {
+            report(map["acl"], join(path, "acl"), "unknown canned ACL " + quoted(*s.acl),
+                   "write one of private, public-read, public-read-write, authenticated-read, aws-exec-read, "
+                   "bucket-owner-read, bucket-owner-full-control, log-delivery-write, as the backend's acl");
+            s.acl.reset();
+        }
         s.terraform_bin = string_at(map, "terraform_bin", path, "/usr/bin/terraform");
         if (s.terraform_bin && s.terraform_bin->empty()) {
             report(map["terraform_bin"], join(path, "terraform_bin"), "terraform_bin is empty",
@@ -842,6 +859,10 @@ public:
                          "always_snapshot",
                          "verify",
                          "conditional_writes",
+                         "encrypt",
+                         "kms_key_id",
+                         "acl",
+                         "skip_s3_checksum",
                          "terraform_dir",
                          "terraform_bin",
                          "terraform_timeout"})) {
@@ -860,8 +881,8 @@ public:
             } else if (!is_set(n["path"])) {
                 report_missing(key, p, "path", "add path: /ABSOLUTE/PATH/terraform.tfstate");
             }
-            for (const auto* k :
-                 {"bucket", "key", "workspace", "workspace_key_prefix", "lock", "conditional_writes"}) {
+            for (const auto* k : {"bucket", "key", "workspace", "workspace_key_prefix", "lock",
+                                  "conditional_writes", "encrypt", "kms_key_id", "acl", "skip_s3_checksum"}) {
                 if (is_set(n[k])) {
                     report(n[k], join(p, k), std::string(k) + " is only used with source s3",
                            "remove " + std::string(k) + ", or set source: s3");
@@ -889,7 +910,19 @@ public:
         if (e.copy.archives() && e.copy.prefix.empty())
             e.copy.prefix = name + "/";
         e.always_snapshot = own.always_snapshot.value_or(defaults.always_snapshot.value_or(false));
-        e.conditional_writes = own.conditional_writes.value_or(defaults.conditional_writes.value_or(false));
+        // AWS S3 honours If-Match / If-None-Match; other stores may not (radosgw 16 on versioned buckets)
+        e.conditional_writes = own.conditional_writes.value_or(
+            defaults.conditional_writes.value_or(!e.endpoint || is_aws_endpoint(*e.endpoint)));
+        e.writes.encrypt = own.encrypt.value_or(defaults.encrypt.value_or(false));
+        e.writes.kms_key_id = own.kms_key_id.value_or(defaults.kms_key_id.value_or(""));
+        e.writes.acl = own.acl.value_or(defaults.acl.value_or(""));
+        e.writes.skip_s3_checksum = own.skip_s3_checksum.value_or(defaults.skip_s3_checksum.value_or(false));
+        if (!e.writes.kms_key_id.empty() && !e.writes.encrypt) {
+            const bool here = own.kms_key_id.has_value();
+            report(here ? n["kms_key_id"] : key, join(p, "kms_key_id"),
+                   "kms_key_id is set but encrypt is not: Terraform's backend ignores the key then",
+                   "add encrypt: true beside kms_key_id, as in the backend block");
+        }
         e.terraform_bin = own.terraform_bin.value_or(defaults.terraform_bin.value_or("terraform"));
         e.terraform_timeout =
             own.terraform_timeout.value_or(defaults.terraform_timeout.value_or(e.terraform_timeout));
@@ -922,6 +955,46 @@ public:
         return v;
     }
 
+    // control.max_connections, max_connections_per_uid, reserved_for_operators,
+    // max_long_polls_per_uid and name_cache_ttl: each count at least 1 (reserved_for_operators
+    // may be 0), and the reserved part smaller than the whole.
+    void read_control_limits(const YAML::Node& c, control_config& out) {
+        const auto at_least_one = [&](std::string_view key, std::int64_t& into, std::string_view hint) {
+            const auto n = count_at(c, key, "control", hint);
+            if (!n)
+                return;
+            if (*n < 1) {
+                report(c[std::string(key)], join("control", key), "must be at least 1, got 0",
+                       std::string(hint));
+                return;
+            }
+            into = *n;
+        };
+        at_least_one("max_connections", out.max_connections,
+                     "write how many control connections may be open at once, such as 32");
+        at_least_one("max_connections_per_uid", out.max_connections_per_uid,
+                     "write how many connections one user may hold open, such as 8");
+        at_least_one("max_long_polls_per_uid", out.max_long_polls_per_uid,
+                     "write how many job waits one user may have open at once, such as 4");
+        if (const auto n = count_at(c, "reserved_for_operators", "control",
+                                    "write 0 to keep no connections for operators, or a count such as 8")) {
+            if (*n >= out.max_connections) {
+                report(
+                    c["reserved_for_operators"], "control.reserved_for_operators",
+                    "must be smaller than control.max_connections (" + std::to_string(out.max_connections) +
+                        "), got " + std::to_string(*n),
+                    "keep some connections for readers, such as " + std::to_string(out.max_connections / 4));
+            } else {
+                out.reserved_for_operators = *n;
+            }
+        } else if (out.reserved_for_operators >= out.max_connections) {
+            // the default (8) with a small max_connections: keep a quarter
+            out.reserved_for_operators = out.max_connections / 4;
+        }
+        if (auto d = duration_at(c, "name_cache_ttl", "control"))
+            out.name_cache_ttl = *d;
+    }
+
     std::optional<daemon_config> read_root(const YAML::Node& root) {
         if (!root.IsDefined() || root.IsNull()) {
             report(YAML::Mark(), "", "the file is empty",
@@ -946,11 +1019,15 @@ public:
         }
 
         if (const YAML::Node c = root["control"];
-            is_set(c) && expect_map(c, "control", {"socket", "readers", "operators"})) {
+            is_set(c) &&
+            expect_map(c, "control",
+                       {"socket", "readers", "operators", "max_connections", "max_connections_per_uid",
+                        "reserved_for_operators", "max_long_polls_per_uid", "name_cache_ttl"})) {
             if (auto s = absolute_path_at(c, "socket", "control", "/run/tfsnap/control.sock"))
                 cfg.control.socket = *s;
             cfg.control.readers = principals_at(c, "readers", "control");
             cfg.control.operators = principals_at(c, "operators", "control");
+            read_control_limits(c, cfg.control);
         }
 
         if (auto d = duration_at(root, "shutdown_grace", ""))
@@ -979,10 +1056,11 @@ public:
         schedule_template base;
         if (const YAML::Node d = root["defaults"];
             is_set(d) &&
-            expect_map(d, "defaults",
-                       {"region", "endpoint", "dynamodb_endpoint", "path_style", "ca_file", "credentials",
-                        "schedule", "retention", "lock", "copy", "always_snapshot", "verify",
-                        "conditional_writes", "terraform_bin", "terraform_timeout"})) {
+            expect_map(
+                d, "defaults",
+                {"region", "endpoint", "dynamodb_endpoint", "path_style", "ca_file", "credentials",
+                 "schedule", "retention", "lock", "copy", "always_snapshot", "verify", "conditional_writes",
+                 "encrypt", "kms_key_id", "acl", "skip_s3_checksum", "terraform_bin", "terraform_timeout"})) {
             read_connection(d, "defaults", defaults);
             if (const YAML::Node s = d["schedule"];
                 is_set(s) &&

@@ -165,6 +165,30 @@ std::optional<std::string> check_endpoint(std::string_view url) {
     return std::nullopt;
 }
 
+bool is_aws_endpoint(std::string_view url) noexcept {
+    if (url.starts_with("https://"))
+        url.remove_prefix(8);
+    else if (url.starts_with("http://"))
+        url.remove_prefix(7);
+    else
+        return false;
+    auto host = url.substr(0, url.find_first_of("/:?#"));
+    std::string lower(host);
+    for (auto& c : lower)
+        c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    const std::string_view h = lower;
+    return h == "amazonaws.com" || h.ends_with(".amazonaws.com") || h.ends_with(".amazonaws.com.cn");
+}
+
+bool is_canned_acl(std::string_view acl) noexcept {
+    for (const std::string_view known :
+         {"private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read",
+          "bucket-owner-read", "bucket-owner-full-control", "log-delivery-write"})
+        if (acl == known)
+            return true;
+    return false;
+}
+
 namespace {
 
 // The pieces of "scheme://[userinfo@]host[:port][/path][?query][#fragment]", as written.

@@ -36,6 +36,14 @@ bool is_valid_region(std::string_view region) noexcept;
 // no control characters. The message says what is wrong, or nullopt when valid.
 std::optional<std::string> check_state_key(std::string_view key);
 
+// Whether `url` (an endpoint as check_endpoint accepts it) is an AWS S3 endpoint: its host is
+// amazonaws.com or ends in .amazonaws.com (or .amazonaws.com.cn). AWS S3 honours If-Match and
+// If-None-Match, so conditional writes default to on there.
+bool is_aws_endpoint(std::string_view url) noexcept;
+
+// The canned ACLs S3 accepts in x-amz-acl (Terraform's backend `acl`).
+bool is_canned_acl(std::string_view acl) noexcept;
+
 // "http://host[:port]" or "https://host[:port]" with an optional path; no credentials, query or
 // fragment. The message says what is wrong, or nullopt when valid.
 std::optional<std::string> check_endpoint(std::string_view url);

@@ -32,11 +32,20 @@ struct peer_credentials {
     bool in_group(std::uint32_t g) const noexcept;
 };
 
+// Names to ids, and what the server needs to know of a peer's uid. authorize() asks only
+// user_id and group_id. nullopt: not found (or not known).
 class name_resolver {
 public:
     virtual ~name_resolver() = default;
     virtual std::optional<std::uint32_t> user_id(std::string_view name) const = 0;
     virtual std::optional<std::uint32_t> group_id(std::string_view name) const = 0;
+    // The name of the user `uid` (for job records and the audit log).
+    virtual std::optional<std::string> user_name(std::uint32_t) const { return std::nullopt; }
+    // The groups of `uid`'s user in the group database, its primary group `gid` included (for
+    // kernels without SO_PEERGROUPS).
+    virtual std::optional<std::vector<std::uint32_t>> user_groups(std::uint32_t, std::uint32_t) const {
+        return std::nullopt;
+    }
 };
 
 struct authorization {

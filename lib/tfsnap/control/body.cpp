@@ -217,7 +217,7 @@ parsed_body<restore_body> parse_restore_body(std::string_view body) {
     check_reason(r, reason);
     b.reason = reason.value_or("");
     b.force_lineage = r.boolean("force_lineage").value_or(false);
-    b.roll_forward_serial = r.boolean("roll_forward_serial").value_or(false);
+    b.roll_forward_serial = r.boolean("roll_forward_serial").value_or(true);  // the default: see restore.hpp
     const bool has_token = r.has("token");
     b.token = r.string("token").value_or("");
     check_token(r, b.dry_run, b.token, has_token);

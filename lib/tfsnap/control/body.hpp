@@ -11,7 +11,7 @@
 //   POST .../backups        {} | {"schedule": NAME}
 //   POST .../restores       {"snapshot_id": ID | "version_id": V | "at": RFC3339,
 //                            "mode": "state-only"|"full", "dry_run": true, "reason": TEXT,
-//                            "force_lineage": false, "roll_forward_serial": false, "token": T}
+//                            "force_lineage": false, "roll_forward_serial": true, "token": T}
 //   POST .../undeletes      {"dry_run": true, "reason": TEXT, "token": T}
 //   POST .../verifications  {} | {"snapshot_id": ID}
 //   POST .../prunes, /v1/reload   {}
@@ -52,7 +52,7 @@ struct restore_body {
     bool dry_run = true;
     std::string reason;
     bool force_lineage = false;
-    bool roll_forward_serial = false;
+    bool roll_forward_serial = true;
     std::string token;  // required when !dry_run, absent otherwise
 };
 

@@ -25,6 +25,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -93,35 +94,21 @@ std::string what_of(std::exception_ptr e) {
     }
 }
 
-// The supplementary groups of `uid`'s user in the group database, for kernels without
-// SO_PEERGROUPS.
-std::vector<std::uint32_t> groups_of_user(std::uint32_t uid, std::uint32_t gid) {
-    std::vector<char> buf(4096);
-    passwd pw{};
-    passwd* found = nullptr;
-    while (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == ERANGE && buf.size() < (1u << 20))
-        buf.resize(buf.size() * 2);
-    if (found == nullptr)
-        return {};
-    std::vector<gid_t> groups(32);
-    for (int attempt = 0; attempt < 8; ++attempt) {
-        int n = static_cast<int>(groups.size());
-        if (::getgrouplist(found->pw_name, gid, groups.data(), &n) >= 0) {
-            groups.resize(static_cast<std::size_t>(n));
-            return {groups.begin(), groups.end()};
-        }
-        groups.resize(static_cast<std::size_t>(n) > groups.size() ? static_cast<std::size_t>(n)
-                                                                  : groups.size() * 2);
-    }
-    return {};
-}
+struct peer_lookup {
+    peer_credentials peer;
+    // false: the kernel has no SO_PEERGROUPS (Linux < 4.13); the groups are the user's in the
+    // group database, which the session looks up through the name cache
+    bool groups_known = false;
+};
 
-std::optional<peer_credentials> peer_of(int fd) {
+// The kernel's view of the peer: no NSS here, this runs on the event loop at accept time.
+std::optional<peer_lookup> peer_of(int fd) {
     ucred cred{};
     socklen_t len = sizeof cred;
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
         return std::nullopt;
-    peer_credentials p;
+    peer_lookup out;
+    peer_credentials& p = out.peer;
     p.pid = cred.pid;
     p.uid = cred.uid;
     p.gid = cred.gid;
@@ -131,16 +118,16 @@ std::optional<peer_credentials> peer_of(int fd) {
         if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &glen) == 0) {
             groups.resize(glen / sizeof(gid_t));
             p.groups.assign(groups.begin(), groups.end());
+            out.groups_known = true;
             break;
         }
         if (errno == ERANGE && glen / sizeof(gid_t) > groups.size() && groups.size() < 65536) {
             groups.resize(glen / sizeof(gid_t));
             continue;
         }
-        p.groups = groups_of_user(cred.uid, cred.gid);
         break;
     }
-    return p;
+    return out;
 }
 
 // Writes `msg` within `limit`; false if it could not.
@@ -242,6 +229,28 @@ asio::awaitable<poll_result> request_context::long_poll(change_notifier& changes
     server& srv = session_->srv;
     if (srv.stopping_)
         co_return poll_result::stopping;
+    const std::uint32_t uid = peer_->uid;
+    if (uid != 0) {
+        auto& open = srv.polls_of_uid_[uid];
+        if (open >=
+            static_cast<std::size_t>(std::max<std::int64_t>(srv.cfg_.access.max_long_polls_per_uid, 1))) {
+            ++srv.stats_.limited_polls;
+            co_return poll_result::limited;
+        }
+        ++open;
+    }
+    // the count goes down however the wait ends (an exception included)
+    struct release {
+        server& srv;
+        std::uint32_t uid;
+        ~release() {
+            if (uid == 0)
+                return;
+            const auto it = srv.polls_of_uid_.find(uid);
+            if (it != srv.polls_of_uid_.end() && --it->second == 0)
+                srv.polls_of_uid_.erase(it);
+        }
+    } counted{srv, uid};
     asio::steady_timer timer(session_->sock.get_executor());
     timer.expires_after(max_wait);
     const auto r = co_await (changes.wait_since(gen) || timer.async_wait(use_tuple) ||
@@ -260,16 +269,51 @@ asio::awaitable<poll_result> request_context::long_poll(change_notifier& changes
     }
 }
 
+response request_context::too_many_long_polls() const {
+    const auto limit = session_->srv.cfg_.access.max_long_polls_per_uid;
+    auto res =
+        error_reply(json_error(429, "too_many_long_polls",
+                               "uid " + std::to_string(peer_->uid) + " already has " + std::to_string(limit) +
+                                   " long polls waiting, its limit (control.max_long_polls_per_uid); "
+                                   "ask again without ?wait=, or in a second"));
+    res.set(bhttp::field::retry_after, "1");
+    return res;
+}
+
+asio::awaitable<std::string> request_context::user_name() const {
+    const std::uint32_t uid = peer_->uid;
+    auto name = co_await session_->srv.names_.lookup_user_name(uid);
+    if (!name)
+        name = "uid" + std::to_string(uid);
+    co_return std::move(*name);
+}
+
+namespace {
+
+name_cache_config cache_config(const server_config& cfg) {
+    name_cache_config c;
+    c.ttl = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.access.name_cache_ttl);
+    c.lookup_timeout = cfg.name_lookup_timeout;
+    return c;
+}
+
+}  // namespace
+
 server::server(asio::any_io_executor ex, server_config cfg, handler h, core::logger log)
     : ex_(ex),
       cfg_(std::move(cfg)),
       handler_(std::move(h)),
       log_(log),
-      names_(cfg_.names ? cfg_.names : std::make_shared<system_name_resolver>()),
+      names_(ex, cfg_.names ? cfg_.names : std::make_shared<system_name_resolver>(), cache_config(cfg_)),
       acceptor_(ex),
       stop_timer_(ex),
       tasks_done_(ex) {
     stop_timer_.expires_at(asio::steady_timer::time_point::max());
+}
+
+void server::set_access(config::control_config access) {
+    cfg_.access = std::move(access);
+    names_.set_ttl(std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.access.name_cache_ttl));
 }
 
 server::~server() {
@@ -357,6 +401,7 @@ error_code server::listen() {
         return fail(errno_code(e), "cannot chmod " + path + ": " + errno_text(e));
     }
     if (!cfg_.group.empty()) {
+        // once, before the event loop serves anyone
         const auto gid = system_name_resolver().group_id(cfg_.group);
         if (!gid) {
             log_.warning("the control socket's group does not exist; the socket keeps its group",
@@ -409,16 +454,24 @@ asio::awaitable<void> server::stop_wait() {
         throw boost::system::system_error(asio::error::operation_aborted);
 }
 
-void server::spawn(asio::awaitable<void> work, bool is_session) {
+void server::spawn(asio::awaitable<void> work, bool is_session, std::optional<std::uint32_t> uid) {
     const auto id = next_task_++;
     auto& t = tasks_[id];
     t.signal = std::make_unique<asio::cancellation_signal>();
     t.session = is_session;
+    t.uid = uid;
     ++(is_session ? sessions_ : rejecting_);
+    if (uid)
+        ++sessions_of_uid_[*uid];
     asio::co_spawn(ex_, std::move(work),
                    asio::bind_cancellation_slot(t.signal->slot(), [this, id](std::exception_ptr e) {
                        const auto it = tasks_.find(id);
                        --(it->second.session ? sessions_ : rejecting_);
+                       if (const auto u = it->second.uid) {
+                           const auto c = sessions_of_uid_.find(*u);
+                           if (c != sessions_of_uid_.end() && --c->second == 0)
+                               sessions_of_uid_.erase(c);
+                       }
                        tasks_.erase(it);
                        if (e && !is_aborted(e)) {
                            log_.error("control connection failed",
@@ -440,37 +493,88 @@ void server::cancel_tasks() {
     }
 }
 
+std::size_t server::shared_connections() const noexcept {
+    const auto max = static_cast<std::size_t>(std::max<std::int64_t>(cfg_.access.max_connections, 1));
+    const auto reserved = static_cast<std::size_t>(
+        std::clamp<std::int64_t>(cfg_.access.reserved_for_operators, 0, static_cast<std::int64_t>(max)));
+    return max - reserved;
+}
+
+void server::refuse(local_socket sock, error_response why) {
+    ++stats_.rejected;
+    // beyond max_connections refusals at once not even a 503: a flood gets nothing but closed
+    // sockets
+    if (rejecting_ >= static_cast<std::size_t>(std::max<std::int64_t>(cfg_.access.max_connections, 1))) {
+        error_code ignored;
+        sock.close(ignored);
+        return;
+    }
+    spawn(reject(std::move(sock), std::move(why)), false, std::nullopt);
+}
+
 void server::admit(local_socket sock) {
     ++stats_.accepted;
     error_code ignored;
-    if (sessions_ >= cfg_.max_connections) {
-        ++stats_.rejected;
-        // beyond twice the limit not even a 503: a flood gets nothing but closed sockets
-        if (rejecting_ >= cfg_.max_connections) {
-            sock.close(ignored);
-            return;
-        }
-        log_.warning(
-            "control connection refused: too many connections",
-            {{"event", "control-too-many-connections"}, {"limit", std::to_string(cfg_.max_connections)}});
-        spawn(reject(std::move(sock)), false);
+    const auto max = static_cast<std::size_t>(std::max<std::int64_t>(cfg_.access.max_connections, 1));
+    if (sessions_ >= max) {
+        log_.warning("control connection refused: too many connections",
+                     {{"event", "control-too-many-connections"}, {"limit", std::to_string(max)}});
+        refuse(std::move(sock),
+               json_error(503, "too_many_connections",
+                          "the control socket has " + std::to_string(max) +
+                              " connections open, its limit (control.max_connections); try again later"));
         return;
     }
-    auto peer = peer_of(sock.native_handle());
-    if (!peer) {
+    auto found = peer_of(sock.native_handle());
+    if (!found) {
         const int e = errno;
         log_.warning("control connection dropped: no peer credentials",
                      {{"event", "control-no-credentials"}, {"error", errno_text(e)}});
         sock.close(ignored);
         return;
     }
-    spawn(serve(std::move(sock), std::move(*peer)), true);
+    const std::uint32_t uid = found->peer.uid;
+    bool needs_operator = false;
+    if (uid != 0) {
+        const auto per_uid =
+            static_cast<std::size_t>(std::max<std::int64_t>(cfg_.access.max_connections_per_uid, 1));
+        const auto it = sessions_of_uid_.find(uid);
+        if (it != sessions_of_uid_.end() && it->second >= per_uid) {
+            ++stats_.rejected_per_uid;
+            log_.warning("control connection refused: too many connections of one user",
+                         {{"event", "control-too-many-connections-of-uid"},
+                          {"uid", std::to_string(uid)},
+                          {"limit", std::to_string(per_uid)}});
+            refuse(std::move(sock),
+                   json_error(503, "too_many_connections",
+                              "uid " + std::to_string(uid) + " has " + std::to_string(per_uid) +
+                                  " connections open, its limit (control.max_connections_per_uid); close one "
+                                  "or try again later"));
+            return;
+        }
+        // the last reserved_for_operators connections: whether this peer may have one is decided
+        // by its session, which may have to wait for the name cache
+        needs_operator = sessions_ >= shared_connections();
+    }
+    spawn(serve(std::move(sock), std::move(found->peer), found->groups_known, needs_operator), true, uid);
 }
 
-asio::awaitable<void> server::reject(local_socket sock) {
-    auto res = error_reply(json_error(503, "too_many_connections",
-                                      "the control socket has " + std::to_string(cfg_.max_connections) +
-                                          " connections open, its limit; try again later"));
+asio::awaitable<authorization> server::authorize_peer(const peer_credentials& peer, role needed) {
+    // a copy: a reload may replace cfg_.access while the lookups are awaited
+    const config::control_config access = cfg_.access;
+    if (peer.uid != 0) {
+        const auto late = co_await names_.prepare(access);
+        for (const auto& p : late)
+            log_.warning("a name lookup did not answer in time; the principal matches nobody for now",
+                         {{"event", "control-name-lookup-slow"},
+                          {"principal", p},
+                          {"timeout", millis(cfg_.name_lookup_timeout)}});
+    }
+    co_return authorize(peer, needed, access, names_);
+}
+
+asio::awaitable<void> server::reject(local_socket sock, error_response why) {
+    auto res = error_reply(why);
     res.keep_alive(false);
     res.prepare_payload();
     if (co_await write_within(sock, res, cfg_.write_timeout))
@@ -479,12 +583,43 @@ asio::awaitable<void> server::reject(local_socket sock) {
     sock.close(ignored);
 }
 
-asio::awaitable<void> server::serve(local_socket sock, peer_credentials peer) {
+asio::awaitable<void> server::serve(local_socket sock, peer_credentials peer, bool groups_known,
+                                    bool needs_operator) {
     detail::session session{sock, *this};
     beast::flat_buffer buf;
     const std::string uid = std::to_string(peer.uid);
     const std::string pid = std::to_string(peer.pid);
     error_code ignored;
+
+    if (!groups_known) {
+        auto groups = co_await names_.lookup_user_groups(peer.uid, peer.gid);
+        if (groups)
+            peer.groups = std::move(*groups);
+    }
+    if (needs_operator) {
+        const auto a = co_await authorize_peer(peer, role::operator_);
+        if (!a.allowed) {
+            ++stats_.rejected_reserved;
+            const auto max = cfg_.access.max_connections;
+            const auto reserved =
+                static_cast<std::int64_t>(max) - static_cast<std::int64_t>(shared_connections());
+            log_.warning("control connection refused: the remaining connections are kept for operators",
+                         {{"event", "control-connections-reserved"},
+                          {"uid", uid},
+                          {"pid", pid},
+                          {"reserved", std::to_string(reserved)}});
+            // answered by a refusal task, so that this session's slot is free at once
+            refuse(
+                std::move(sock),
+                json_error(503, "too_many_connections",
+                           "the control socket has " + std::to_string(shared_connections()) +
+                               " connections open; the last " + std::to_string(reserved) + " of its " +
+                               std::to_string(max) +
+                               " are kept for root and operators (control.reserved_for_operators); try again "
+                               "later"));
+            co_return;
+        }
+    }
 
     while (!stopping_) {
         bhttp::request_parser<bhttp::string_body> parser;
@@ -536,7 +671,7 @@ asio::awaitable<void> server::serve(local_socket sock, peer_credentials peer) {
             if (!route.ok()) {
                 refusal = route.error;
             } else {
-                auth = authorize(peer, route.needed, cfg_.access, *names_);
+                auth = co_await authorize_peer(peer, route.needed);
                 if (!auth.allowed) {
                     refusal = auth.denial;
                     denied = true;
@@ -553,8 +688,10 @@ asio::awaitable<void> server::serve(local_socket sock, peer_credentials peer) {
                                                        {"pid", pid},
                                                        {"role", std::string(to_string(route.needed))}});
             }
-            // an unread body (or another protocol version) ends the connection
-            const bool keep = parser.is_done() && req.version() == 11 && req.keep_alive() && !stopping_;
+            // an unread body (or another protocol version) ends the connection, and so does a
+            // denial: a peer without the role has no business keeping a connection
+            const bool keep =
+                !denied && parser.is_done() && req.version() == 11 && req.keep_alive() && !stopping_;
             auto res = error_reply(*refusal);
             res.keep_alive(keep);
             res.prepare_payload();

@@ -49,4 +49,37 @@ std::optional<std::uint32_t> system_name_resolver::group_id(std::string_view nam
     return static_cast<std::uint32_t>(found->gr_gid);
 }
 
+std::optional<std::string> system_name_resolver::user_name(std::uint32_t uid) const {
+    passwd pw{};
+    passwd* found = nullptr;
+    std::optional<std::string> name;
+    // the name lives in the buffer: copied before with_buffer frees it
+    if (!with_buffer([&](char* b, std::size_t size) {
+            const int rc = ::getpwuid_r(static_cast<uid_t>(uid), &pw, b, size, &found);
+            if (rc == 0 && found != nullptr)
+                name = found->pw_name;
+            return rc;
+        }))
+        return std::nullopt;
+    return name;
+}
+
+std::optional<std::vector<std::uint32_t>> system_name_resolver::user_groups(std::uint32_t uid,
+                                                                            std::uint32_t gid) const {
+    const auto name = user_name(uid);
+    if (!name)
+        return std::nullopt;
+    std::vector<gid_t> groups(32);
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        int n = static_cast<int>(groups.size());
+        if (::getgrouplist(name->c_str(), static_cast<gid_t>(gid), groups.data(), &n) >= 0) {
+            groups.resize(static_cast<std::size_t>(n));
+            return std::vector<std::uint32_t>(groups.begin(), groups.end());
+        }
+        groups.resize(static_cast<std::size_t>(n) > groups.size() ? static_cast<std::size_t>(n)
+                                                                  : groups.size() * 2);
+    }
+    return std::nullopt;
+}
+
 }  // namespace tfsnap::control

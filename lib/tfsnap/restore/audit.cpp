@@ -67,7 +67,7 @@ std::string to_json_line(const audit_record& r) {
 core::file_error append_audit(const fs::path& state_dir, const audit_record& r) {
     const fs::path path = state_dir / "audit.log";
     const std::string line = to_json_line(r);
-    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return {errno, "cannot open", path};
     std::size_t done = 0;

@@ -44,7 +44,7 @@ struct audit_record {
 
 std::string to_json_line(const audit_record& r);  // one line, ending in '\n'
 
-// Appends one line (O_APPEND, one write, fsync). The file is created 0640.
+// Appends one line (O_APPEND, one write, fsync). The file is created 0600.
 core::file_error append_audit(const std::filesystem::path& state_dir, const audit_record& r);
 
 // Every complete line of the log (for tests and the API); `torn` counts lines that do not parse.

@@ -1,6 +1,7 @@
 #include "tfsnap/restore/journal.hpp"
 
 #include "tfsnap/core/atomic_file.hpp"
+#include "tfsnap/restore/digest.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -175,6 +176,52 @@ asio::awaitable<recovery_outcome> recover(fs::path state_dir, journal_entry entr
     out.environment = entry.environment;
     out.step = entry.step;
 
+    // The state may have been written and its digest not: settle it while our DynamoDB lock still
+    // keeps Terraform out (the bytes now current are then the last ones written, ours or not).
+    if (entry.digest_pending()) {
+        const auto ours = std::find_if(entry.locks.begin(), entry.locks.end(), [&](const journal_lock& l) {
+            return l.kind == "dynamodb" && l.table_or_bucket == entry.digest_table;
+        });
+        std::string why_not;
+        if (clients.dynamodb == nullptr || clients.s3 == nullptr) {
+            why_not = "no client to reach the state and its digest";
+        } else if (ours == entry.locks.end()) {
+            why_not = "the journal names no DynamoDB lock in table " + entry.digest_table;
+        } else {
+            dynamodb_lock lock(*clients.dynamodb, ours->table_or_bucket, ours->lock_key);
+            const auto seen = co_await lock.inspect();
+            if (seen.ec)
+                why_not = "cannot read the lock " + describe(*ours) + ": " + seen.message;
+            else if (!seen.held_by || seen.held_by->id != ours->id)
+                why_not = "the lock " + describe(*ours) +
+                          " is no longer this restore's, so the state may have been written since";
+        }
+        if (why_not.empty()) {
+            const auto lock_id = ours->lock_key;
+            auto d = co_await settle_digest(*clients.s3, *clients.dynamodb, entry.digest_table,
+                                            entry.state_bucket, entry.state_key, lock_id);
+            if (d.ec) {
+                out.digest = "the digest could not be settled: " + d.message;
+                lock_recovery r;
+                r.lock = *ours;
+                r.ec = d.ec;
+                r.message =
+                    out.digest + "; the locks stay until it can be (Terraform would refuse the state)";
+                out.failed.push_back(std::move(r));
+            } else {
+                out.digest = d.written ? "digest settled: " + d.message : d.message;
+            }
+        } else {
+            out.digest = "digest not settled: " + why_not;
+        }
+        if (!out.failed.empty()) {
+            out.message = "restore " + out.restore_id + " (environment " + out.environment +
+                          ", stopped after step \"" + out.step + "\"): " + out.digest +
+                          "; no lock was released; the journal is kept for the next attempt";
+            co_return out;
+        }
+    }
+
     for (const auto& l : entry.locks) {
         lock_recovery r;
         r.lock = l;
@@ -226,6 +273,8 @@ asio::awaitable<recovery_outcome> recover(fs::path state_dir, journal_entry entr
         parts.push_back("could not release " + join(out.failed));
     if (parts.empty())
         parts.push_back("it had no locks");
+    if (!out.digest.empty())
+        parts.insert(parts.begin(), out.digest);
     for (std::size_t i = 0; i < parts.size(); ++i)
         msg += (i ? "; " : "") + parts[i];
 

@@ -7,14 +7,20 @@
 // at the end. Writes are atomic (core::write_file_atomic: temporary file, fsync, rename, fsync of
 // the directory), the file is 0600 and the directory 0700.
 //
-// At start-up `scan` lists the journals a crash left; `recover` releases, for one journal, only
-// the locks that still carry the journal's ID (through dynamodb_lock / s3_lockfile release, which
-// compare IDs), leaves every other lock alone, and returns what it did for the audit log. It
-// removes the journal only when nothing of the restore's can still be held.
+// At start-up the state_dir's owner (core::dir_owner: the process that left a journal is then
+// provably gone) has `scan` list the journals a crash left; `recover` releases, for one journal,
+// only the locks that still carry the journal's ID (through dynamodb_lock / s3_lockfile release,
+// which compare IDs, the lockfile first as Terraform does), leaves every other lock alone, and
+// returns what it did for the audit log. A journal whose restore may have written the state
+// ("writing" or "written") but not yet its DynamoDB digest has the digest settled first
+// (digest.hpp), while the DynamoDB lock is still tfsnap's: otherwise every Terraform read of the
+// state would fail on a stale `-md5`. It removes the journal only when nothing of the restore's can
+// still be held.
 //
 // File format (pretty-printed JSON):
 //   {"restore_id": "...", "environment": "...", "started_at": "RFC 3339", "requested_by": "...",
 //    "reason": "...", "step": "...",
+//    "state": {"bucket": "b", "key": "k", "digest_table": "t", "before_version": "V", "expected_md5": "..."},
 //    "locks": [{"kind": "dynamodb", "table": "t", "lock_key": "<bucket>/<key>", "id": "..."},
 //              {"kind": "s3-lockfile", "bucket": "b", "lock_key": "<key>.tflock", "id": "..."}]}
 //
@@ -54,8 +60,21 @@ struct journal_entry {
     std::string started_at;    // RFC 3339
     std::string requested_by;  // "user@host"
     std::string reason;
-    std::vector<journal_lock> locks;
-    std::string step;  // the last step completed ("locking", "locked", "written", ...)
+    std::vector<journal_lock> locks;  // in the order they are released: the lockfile first
+    // The last step reached: "locking", "locked", "writing" (the write may have happened),
+    // "written", "digest" (the digest is set).
+    std::string step;
+    // The state and its digest (optional: journals of older versions have none of these).
+    std::string state_bucket, state_key;
+    std::string digest_table;    // the DynamoDB table of the `-md5` item; "" when there is none
+    std::string before_version;  // the current version when the write began
+    std::string expected_md5;    // of the bytes being written
+
+    // Whether the state may have been written without its digest being set yet.
+    bool digest_pending() const noexcept {
+        return !digest_table.empty() && !state_bucket.empty() && !state_key.empty() &&
+               (step == "writing" || step == "written");
+    }
 };
 
 // 1 to 128 characters of [A-Za-z0-9._-], starting with a letter or digit: a plain file name.
@@ -118,6 +137,7 @@ struct recovery_outcome {
     std::string restore_id;
     std::string environment;
     std::string step;                          // where the restore was when it stopped
+    std::string digest;                        // what happened to the `-md5` digest, if anything
     std::vector<lock_recovery> released;       // carried the journal's ID; released now
     std::vector<lock_recovery> already_gone;   // no lock there
     std::vector<lock_recovery> held_by_other;  // someone else's lock now (or unreadable): left alone
@@ -129,8 +149,10 @@ struct recovery_outcome {
     bool ok() const noexcept { return failed.empty() && !ec; }
 };
 
-// Releases the journal's locks that still carry its IDs, leaves the others, and removes the
-// journal when no lock failed. Each lock is released with the given client (its endpoint and
+// Settles the digest when it may be stale (see above; a digest that cannot be settled is a
+// failure, and then no lock is released: Terraform would only fail on the digest), releases the
+// journal's locks that still carry its IDs, leaves the others, and removes the journal when no
+// lock failed. Each lock is released with the given client (its endpoint and
 // credentials must be the environment's); a lock whose kind has no client fails (no_client).
 boost::asio::awaitable<recovery_outcome> recover(std::filesystem::path state_dir, journal_entry entry,
                                                  recovery_clients clients);

@@ -77,6 +77,16 @@ std::string to_json(const journal_entry& e) {
     }
     w.EndArray();
     field(w, "step", e.step);
+    if (!e.state_bucket.empty()) {
+        w.Key("state");
+        w.StartObject();
+        field(w, "bucket", e.state_bucket);
+        field(w, "key", e.state_key);
+        field(w, "digest_table", e.digest_table);
+        field(w, "before_version", e.before_version);
+        field(w, "expected_md5", e.expected_md5);
+        w.EndObject();
+    }
     w.EndObject();
     return std::string(buf.GetString(), buf.GetSize()) + "\n";
 }
@@ -140,6 +150,25 @@ std::optional<journal_entry> parse_journal(std::string_view json, std::string* w
             return std::nullopt;
         }
         e.locks.push_back(std::move(jl));
+    }
+    if (const auto st = d.FindMember("state"); st != d.MemberEnd()) {
+        const std::string where = "state: ";
+        if (!st->value.IsObject()) {
+            if (why != nullptr)
+                *why = where + "not an object";
+            return std::nullopt;
+        }
+        if (!get(st->value, "bucket", e.state_bucket, why, where) ||
+            !get(st->value, "key", e.state_key, why, where) ||
+            !get(st->value, "digest_table", e.digest_table, why, where) ||
+            !get(st->value, "before_version", e.before_version, why, where) ||
+            !get(st->value, "expected_md5", e.expected_md5, why, where))
+            return std::nullopt;
+        if (e.state_bucket.empty() || e.state_key.empty()) {
+            if (why != nullptr)
+                *why = where + "an empty bucket or key";
+            return std::nullopt;
+        }
     }
     return e;
 }

@@ -276,12 +276,14 @@ struct s3_lockfile::overwrite_check {
     std::string victim_corrupt;  // why the lockfile under ours does not parse
 };
 
-s3_lockfile::s3_lockfile(s3::client& s3, std::string bucket, std::string state_key, bool conditional_writes)
+s3_lockfile::s3_lockfile(s3::client& s3, std::string bucket, std::string state_key, bool conditional_writes,
+                         s3::put_options writes)
     : s3_(s3),
       bucket_(std::move(bucket)),
       state_key_(std::move(state_key)),
       key_(state_key_ + ".tflock"),  // backend_state.go: getLockFilePath = path + lockFileSuffix
-      conditional_writes_(conditional_writes) {}
+      conditional_writes_(conditional_writes),
+      writes_(std::move(writes)) {}
 
 std::string s3_lockfile::where() const {
     return "lockfile s3://" + bucket_ + "/" + key_;
@@ -455,8 +457,9 @@ asio::awaitable<lock_result> s3_lockfile::acquire(tfstate::lock_info info) {
     std::string bucket = bucket_;
     std::string key = key_;
     auto body = http::body_source::memory(json);
-    s3::put_options opts;
+    s3::put_options opts = writes_;
     opts.content_type = "application/json";
+    opts.if_match.clear();
     opts.if_none_match = conditional_writes_;
     const auto put = co_await s3_.put_object(std::move(bucket), std::move(key), body, std::move(opts));
     if (put.ec) {

@@ -27,6 +27,10 @@
 // tfsnap's own ID (release). A lock whose LockInfo does not parse is `lock_corrupt`: refused and
 // left alone; messages give its length, never its contents.
 //
+// Terraform writes the lockfile like the state (lockWithFile: Content-Type application/json,
+// x-amz-checksum-sha256 unless skip_s3_checksum, the backend's encryption and ACL); so does
+// `s3_lockfile`, from the `writes` it is given.
+//
 // Conditional writes: radosgw 16 ignores If-None-Match on versioned buckets
 // (tests/harness/README.md), and some S3 stores predate conditional writes, so `s3_lockfile`
 // GETs first (Terraform does not), PUTs, and reads the lockfile back. With
@@ -106,7 +110,10 @@ private:
 // The S3 lockfile of one state: the object "<state_key>.tflock" in `bucket`.
 class s3_lockfile {
 public:
-    s3_lockfile(s3::client& s3, std::string bucket, std::string state_key, bool conditional_writes);
+    // `writes`: how Terraform's backend writes objects (encryption, ACL, x-amz-checksum-sha256), so
+    // that a bucket policy that requires them admits the lockfile; its conditions are ignored.
+    s3_lockfile(s3::client& s3, std::string bucket, std::string state_key, bool conditional_writes,
+                s3::put_options writes = {});
 
     // GET: a lockfile exists → lock_held (held_by) or, with our ID, acquired. Else PUT the
     // LockInfo JSON (If-None-Match: * when conditional_writes; a 412 means someone else won:
@@ -148,6 +155,7 @@ private:
     std::string state_key_;
     std::string key_;
     bool conditional_writes_;
+    s3::put_options writes_;
     test_hooks hooks_;
 };
 

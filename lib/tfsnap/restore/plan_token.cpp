@@ -22,6 +22,8 @@ const char* describe(token_errc e) noexcept {
             return "the plan token's signature does not match";
         case token_errc::expired:
             return "the plan token has expired";
+        case token_errc::mismatch:
+            return "the plan token was made for another request";
     }
     return "unknown tfsnap.restore.token error";
 }
@@ -235,6 +237,22 @@ std::optional<std::string> claims_mismatch(const plan_claims& token, const plan_
     if (out.empty())
         return std::nullopt;
     return out;
+}
+
+token_result check_request_token(std::string_view token, std::span<const std::byte> key,
+                                 std::chrono::sys_seconds now, plan_claims request) {
+    auto r = verify_token(token, key, now);
+    if (!r.ok())
+        return r;
+    request.target_version = r.claims.target_version;
+    request.current_version = r.claims.current_version;
+    request.current_etag = r.claims.current_etag;
+    request.expires_at = r.claims.expires_at;
+    if (auto diff = claims_mismatch(r.claims, request)) {
+        r.ec = token_errc::mismatch;
+        r.message = std::move(*diff);
+    }
+    return r;
 }
 
 }  // namespace tfsnap::restore

@@ -33,6 +33,7 @@ enum class token_errc {
     malformed = 1,  // not a tfsnap plan token, or one of another format version
     tampered,       // the MAC does not match: modified, or made with another key (a restarted daemon)
     expired,        // valid, but past its expiry
+    mismatch,       // valid, but made for another request (check_request_token)
 };
 
 const char* describe(token_errc e) noexcept;
@@ -82,6 +83,17 @@ token_result verify_token(std::string_view token, std::span<const std::byte> key
 // ("environment is \"prod\" in the token but \"staging\" in the request"; several joined by "; "),
 // or nullopt when they agree. expires_at is not compared: it is the token's, not the request's.
 std::optional<std::string> claims_mismatch(const plan_claims& token, const plan_claims& request);
+
+// The check of a token presented with a restore request, as far as it goes without S3:
+// verify_token(), then claims_mismatch() against `request`, whose target_version,
+// current_version, current_etag and expires_at are taken from the token (they are the plan's;
+// whether the current version is still the planned one takes a look at S3, which the restore's
+// execution does). errc: token_errc; mismatch with the differences in `message`. On success the
+// result has the token's claims. tfsnapd runs it when a restore is asked for, so that a forged,
+// expired or misapplied token is refused before a job exists; the execution checks again.
+// Throws as issue_token() does for a short key.
+token_result check_request_token(std::string_view token, std::span<const std::byte> key,
+                                 std::chrono::sys_seconds now, plan_claims request);
 
 }  // namespace tfsnap::restore
 

@@ -6,6 +6,7 @@
 #include "tfsnap/crypto/hash.hpp"
 #include "tfsnap/http/body.hpp"
 #include "tfsnap/restore/audit.hpp"
+#include "tfsnap/restore/digest.hpp"
 #include "tfsnap/restore/journal.hpp"
 #include "tfsnap/restore/locks.hpp"
 #include "tfsnap/restore/plan_token.hpp"
@@ -16,6 +17,13 @@
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <memory>
 
@@ -110,29 +118,33 @@ std::string who(const restore_context& ctx, const restore_request& req) {
     return (req.user.empty() ? std::string("tfsnapd") : req.user) + "@" + ctx.host;
 }
 
-plan_claims claims_of(const config::environment& env, const restore_request& req,
-                      const std::string& requested_by) {
-    plan_claims c;
-    c.environment = env.name;
-    c.action = req.undelete ? "undelete" : "restore";
-    c.mode = req.mode;
-    c.force_lineage = req.force_lineage;
-    c.roll_forward_serial = req.roll_forward_serial;
-    c.requested_by = requested_by;
-    return c;
-}
-
 struct lock_set {
     std::unique_ptr<dynamodb_lock> dynamo;
     std::unique_ptr<s3_lockfile> file;
 };
+
+// How Terraform's backend writes its objects (lockWithFile, put): Content-Type application/json,
+// x-amz-checksum-sha256 unless skip_s3_checksum, `encrypt` (aws:kms with kms_key_id, else AES256)
+// and `acl`. A bucket policy that requires these refuses writes without them.
+s3::put_options backend_writes(const config::environment& env) {
+    s3::put_options o;
+    o.content_type = "application/json";
+    if (env.writes.encrypt) {
+        o.sse = env.writes.kms_key_id.empty() ? "AES256" : "aws:kms";
+        o.kms_key_id = env.writes.kms_key_id;
+    }
+    o.acl = env.writes.acl;
+    o.checksum_sha256 = !env.writes.skip_s3_checksum;
+    return o;
+}
 
 lock_set locks_of(const config::environment& env, backup::environment_access access) {
     lock_set l;
     if (env.lock.dynamodb_table && access.dynamodb != nullptr)
         l.dynamo = std::make_unique<dynamodb_lock>(*access.dynamodb, *env.lock.dynamodb_table, env.lock_id());
     if (env.lock.lockfile && access.s3 != nullptr)
-        l.file = std::make_unique<s3_lockfile>(*access.s3, env.bucket, env.key, env.conditional_writes);
+        l.file = std::make_unique<s3_lockfile>(*access.s3, env.bucket, env.key, env.conditional_writes,
+                                               backend_writes(env));
     return l;
 }
 
@@ -159,6 +171,18 @@ std::string file_where(const config::environment& env) {
 }
 
 }  // namespace
+
+plan_claims request_claims(const restore_context& ctx, const config::environment& env,
+                           const restore_request& req) {
+    plan_claims c;
+    c.environment = env.name;
+    c.action = req.undelete ? "undelete" : "restore";
+    c.mode = req.mode;
+    c.force_lineage = req.force_lineage;
+    c.roll_forward_serial = req.roll_forward_serial;
+    c.requested_by = who(ctx, req);
+    return c;
+}
 
 // ------------------------------------------------------------------------------------ plan
 
@@ -383,9 +407,8 @@ boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::en
         p.warnings.push_back(std::string("the target is not a state tfsnap can read (") +
                              tfstate::to_string(target_kind.kind) +
                              (target_kind.message.empty() ? "" : ": " + target_kind.message) +
-                             "); it is restored as bytes, without lineage or serial checks");
-        if (req.roll_forward_serial)
-            refuse("roll_forward_serial needs a target that is a state (format 4)");
+                             "); it is restored as bytes, without lineage or serial checks" +
+                             (req.roll_forward_serial && !req.undelete ? ", and its serial as it is" : ""));
     }
     if (cur.exists && !p.already_current) {
         auto current = co_await fetch(s3, env, cur.version);
@@ -394,6 +417,10 @@ boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::en
             co_return p;
         }
         const auto cur_kind = tfstate::inspect(current.bytes);
+        if (req.roll_forward_serial && !req.undelete && target_kind.summarised() && !cur_kind.summarised())
+            p.warnings.push_back("the current state is not one tfsnap can read (" +
+                                 std::string(tfstate::to_string(cur_kind.kind)) +
+                                 "): the target is written with its own serial, not rolled forward");
         if (target_kind.summarised() && cur_kind.summarised()) {
             auto d = tfstate::diff(current.bytes, target.bytes);
             if (d.ok()) {
@@ -406,17 +433,19 @@ boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::en
                     else
                         refuse(what + "; if that is really what you want, plan again with force_lineage");
                 }
-                if (d.diff.serial.after < d.diff.serial.before && !req.roll_forward_serial) {
+                if (d.diff.serial.after <= d.diff.serial.before && !req.roll_forward_serial) {
                     p.warnings.push_back(
                         "the serial goes back from " + std::to_string(d.diff.serial.before) + " to " +
                         std::to_string(d.diff.serial.after) +
-                        ": Terraform runs that saved a plan or hold a newer local copy will refuse "
-                        "it; roll_forward_serial writes serial " +
+                        " (roll_forward_serial is off): `terraform state push` will then accept any stale "
+                        "local copy with a serial in between, and later applies will reuse serials that "
+                        "already exist in the bucket's history; leave roll_forward_serial on (the default) "
+                        "to write serial " +
                         std::to_string(d.diff.serial.before + 1) + " instead");
                 }
                 if (req.roll_forward_serial) {
-                    // what will be written: the current serial + 1, whatever the target's was
-                    d.diff.serial.after = d.diff.serial.before + 1;
+                    // what will be written: the current serial + 1, or the target's when higher
+                    d.diff.serial.after = std::max(d.diff.serial.before + 1, d.diff.serial.after);
                 }
                 p.diff = std::move(d.diff);
             } else {
@@ -458,7 +487,7 @@ boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::en
     }
 
     if (p.refusals.empty()) {
-        auto c = claims_of(env, req, who(ctx, req));
+        auto c = request_claims(ctx, env, req);
         c.target_version = p.target_version;
         c.current_version = p.current_version;
         c.current_etag = p.current_etag;
@@ -484,17 +513,132 @@ public:
           req_(std::move(req)),
           started_(std::chrono::steady_clock::now()) {}
 
-    boost::asio::awaitable<restore_result> run(std::string token) {
-        out_.restore_id = new_restore_id();
-        co_await body(std::move(token));
-        co_return finish();
+    // Everything up to the release of the locks. Never throws: a cancellation (SIGTERM past the
+    // grace, a cancelled job) or an exception becomes a failed result naming the step it stopped
+    // in, and release() then runs as after any other ending.
+    ~executor() { ctx_.running.erase(out_.restore_id); }
+
+    boost::asio::awaitable<void> run(std::string token) {
+        out_.restore_id = tfstate::new_lock_id();
+        ctx_.running.insert(out_.restore_id);
+        std::string stopped;
+        bool cancelled = false;
+        try {
+            co_await body(std::move(token));
+        } catch (const boost::system::system_error& e) {
+            cancelled = e.code() == boost::asio::error::operation_aborted;
+            stopped = e.what();
+        } catch (const std::exception& e) {
+            stopped = e.what();
+        } catch (...) {
+            stopped = "an unknown exception";
+        }
+        if (!stopped.empty() || cancelled) {
+            out_.result = outcome::failed;
+            out_.message = (cancelled ? "cancelled during step \"" + step_ + "\" (tfsnapd is stopping)"
+                                      : "stopped by an error during step \"" + step_ + "\": " + stopped);
+            if (write_started_)
+                out_.message += "; the state may have been written (see the steps)";
+        }
+    }
+
+    // Settles the digest if the state may have been written without it, releases exactly the
+    // locks this restore took (the lockfile first, as Terraform does), and removes the journal when
+    // nothing is left. Runs to completion whatever happens to the caller's cancellation, within
+    // ctx.cleanup_timeout: the work runs in a coroutine of its own that no cancellation slot reaches.
+    // The caller must have turned off throw_if_cancelled (a cancelled coroutine throws at its next
+    // co_await otherwise, the one of this call included).
+    boost::asio::awaitable<void> release() {
+        auto ex = co_await boost::asio::this_coro::executor;
+        auto unreachable =
+            boost::asio::bind_cancellation_slot(boost::asio::cancellation_slot(), boost::asio::use_awaitable);
+        auto shielded = boost::asio::co_spawn(ex, release_within_deadline(), std::move(unreachable));
+        co_await std::move(shielded);
+    }
+
+    // Mode full, when the job was cancelled before Terraform could run.
+    void skip_terraform() {
+        if (out_.result != outcome::ok || req_.mode != "full")
+            return;
+        record("terraform", false, "not run: the restore was cancelled (tfsnapd is stopping)",
+               std::chrono::steady_clock::now());
+        out_.result = outcome::failed;
+        out_.message += "; terraform apply was not run (cancelled). The state restore stands" +
+                        (out_.undo.empty() ? std::string() : "; to undo it: " + out_.undo);
+    }
+
+    // Mode full, after a restore that succeeded: terraform apply. A cancellation stops it (the
+    // process group is killed) and is recorded; it never throws.
+    boost::asio::awaitable<void> run_terraform_after() {
+        if (out_.result != outcome::ok || req_.mode != "full")
+            co_return;
+        terraform_options o;
+        o.log_path = ctx_.state_dir / "terraform" / (out_.restore_id + ".log");
+        std::error_code ec;
+        fs::create_directories(o.log_path.parent_path(), ec);
+        if (ctx_.terraform_credentials)
+            o.credentials = ctx_.terraform_credentials(env_);
+        const auto t0 = std::chrono::steady_clock::now();
+        std::string stopped;
+        try {
+            out_.terraform = co_await run_terraform(env_, std::move(o));
+        } catch (const std::exception& e) {
+            stopped = e.what();
+        }
+        if (!stopped.empty()) {
+            terraform_result t;
+            t.ok = false;
+            t.failed_step = "apply";
+            t.message = "terraform did not finish: " + stopped;
+            t.log_path = (ctx_.state_dir / "terraform" / (out_.restore_id + ".log")).string();
+            out_.terraform = std::move(t);
+        }
+        record("terraform", out_.terraform->ok, out_.terraform->message, t0);
+        if (!out_.terraform->ok) {
+            out_.result = outcome::failed;
+            out_.message += "; then terraform " + out_.terraform->failed_step + " failed (" +
+                            out_.terraform->message + "). The state restore stands and is not rolled back" +
+                            (out_.undo.empty() ? std::string() : "; to undo it: " + out_.undo) +
+                            ". Output: " + out_.terraform->log_path;
+        }
+    }
+
+    // The audit record and the log line; plain file I/O, nothing to cancel.
+    restore_result finish() {
+        out_.ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_)
+                .count();
+        audit_record a;
+        a.at = core::format_rfc3339(now_s(ctx_.jobs.clock));
+        a.restore_id = out_.restore_id;
+        a.environment = env_.name;
+        a.action = req_.undelete ? "undelete" : "restore";
+        a.uid = req_.uid;
+        a.user = req_.user;
+        a.requested_by = who(ctx_, req_);
+        a.reason = req_.reason;
+        a.plan_json = claims_json();
+        for (const auto& s : out_.steps)
+            a.steps.push_back({s.name, s.ok, s.detail, s.ms});
+        a.result = std::string(to_string(out_.result));
+        a.new_version_id = out_.new_version_id;
+        a.message = out_.message;
+        a.ms = out_.ms;
+        if (auto e = append_audit(ctx_.state_dir, a))
+            ctx_.jobs.log.error("restore: cannot write the audit log: " + e.message(), {{"env", env_.name}});
+        const std::initializer_list<core::log_field> fields = {
+            {"env", env_.name},
+            {"restore", out_.restore_id},
+            {"result", std::string(to_string(out_.result))}};
+        if (out_.ok())
+            ctx_.jobs.log.notice("restore: " + out_.message, fields);
+        else
+            ctx_.jobs.log.error("restore: " + out_.message, fields);
+        return std::move(out_);
     }
 
 private:
-    static std::string new_restore_id() {
-        auto id = tfstate::new_lock_id();
-        return id;
-    }
+    void begin(std::string step) { step_ = std::move(step); }
 
     void record(std::string name, bool ok, std::string detail, std::chrono::steady_clock::time_point since) {
         out_.steps.push_back(
@@ -531,7 +675,16 @@ private:
         out_.message = std::move(message);
     }
 
+    void save_journal(std::string step) {
+        if (!journal_)
+            return;
+        journal_->step = std::move(step);
+        if (auto e = write_journal(ctx_.state_dir, *journal_))
+            ctx_.jobs.log.warning("restore journal: " + e.message(), {{"env", env_.name}});
+    }
+
     boost::asio::awaitable<void> body(std::string token) {
+        begin("check");
         auto t0 = std::chrono::steady_clock::now();
         if (env_.source != config::source_kind::s3 || access_.s3 == nullptr) {
             refuse("environment " + env_.name + " is not an S3 state");
@@ -539,21 +692,17 @@ private:
         }
         s3::client& s3 = *access_.s3;
         // 1. the token, and the state it was made for
-        const auto verified = verify_token(token, ctx_.token_key, now_s(ctx_.jobs.clock));
+        const auto verified = check_request_token(token, ctx_.token_key, now_s(ctx_.jobs.clock),
+                                                  request_claims(ctx_, env_, req_));
+        if (verified.ec == token_errc::mismatch) {
+            refuse("the plan token was made for another request (" + verified.message + "): plan again");
+            co_return;
+        }
         if (verified.ec) {
             refuse("the plan token is not valid (" + verified.message + "): plan again");
             co_return;
         }
         claims_ = verified.claims;
-        auto mine = claims_of(env_, req_, who(ctx_, req_));
-        mine.target_version = claims_.target_version;
-        mine.current_version = claims_.current_version;
-        mine.current_etag = claims_.current_etag;
-        mine.expires_at = claims_.expires_at;
-        if (const auto diff = claims_mismatch(claims_, mine)) {
-            refuse("the plan token was made for another request (" + *diff + "): plan again");
-            co_return;
-        }
         current_state cur;
         if (auto why = co_await read_current(s3, env_, cur); !why.empty()) {
             fail(why);
@@ -565,7 +714,6 @@ private:
                    " and is now " + cur.version + ". Nothing was changed; plan again and read the new diff");
             co_return;
         }
-        cur_ = cur;
         record("check", true, "current version " + cur.version + " as planned", t0);
         if (!cur.deleted && cur.version == claims_.target_version) {
             out_.result = outcome::no_op;
@@ -573,7 +721,8 @@ private:
             co_return;
         }
 
-        // 2. journal, then locks
+        // 2. journal, then the locks in Terraform's order: the lockfile, then DynamoDB
+        begin("lock");
         t0 = std::chrono::steady_clock::now();
         lock_info_.id = tfstate::new_lock_id();
         lock_info_.operation = "tfsnap-restore";
@@ -588,36 +737,62 @@ private:
         j.started_at = core::format_rfc3339(now_s(ctx_.jobs.clock));
         j.requested_by = lock_info_.who;
         j.reason = req_.reason;
+        j.state_bucket = env_.bucket;
+        j.state_key = env_.key;
+        j.digest_table = env_.lock.dynamodb_table.value_or("");
+        j.before_version = cur.version;
         locks_ = locks_of(env_, access_);
         if (env_.lock.dynamodb_table && !locks_.dynamo) {
             refuse("no DynamoDB client for " + dynamo_where(env_));
             co_return;
         }
-        if (locks_.dynamo)
-            j.locks.push_back({"dynamodb", *env_.lock.dynamodb_table, env_.lock_id(), lock_info_.id});
         if (locks_.file)
             j.locks.push_back({"s3-lockfile", env_.bucket, env_.key + ".tflock", lock_info_.id});
+        if (locks_.dynamo)
+            j.locks.push_back({"dynamodb", *env_.lock.dynamodb_table, env_.lock_id(), lock_info_.id});
         j.step = "locking";
         if (auto e = write_journal(ctx_.state_dir, j)) {
             fail("cannot write the restore journal: " + e.message());
             co_return;
         }
         journal_ = j;
-        if (locks_.dynamo) {
-            const auto r = co_await locks_.dynamo->acquire(lock_info_);
-            if (!took("lock dynamodb", r, dynamo_where(env_), dynamo_locked_, t0))
-                co_return;
-        }
         if (locks_.file) {
-            t0 = std::chrono::steady_clock::now();
             const auto r = co_await locks_.file->acquire(lock_info_);
             if (!took("lock s3-lockfile", r, file_where(env_), file_locked_, t0))
                 co_return;
         }
-        journal_->step = "locked";
-        (void)write_journal(ctx_.state_dir, *journal_);
+        if (locks_.dynamo) {
+            t0 = std::chrono::steady_clock::now();
+            const auto r = co_await locks_.dynamo->acquire(lock_info_);
+            if (!took("lock dynamodb", r, dynamo_where(env_), dynamo_locked_, t0))
+                co_return;
+        }
+        save_journal("locked");
+
+        // Terraform may have written between the check and the lock: look again, now that
+        // nobody who honours the lock can.
+        begin("check after lock");
+        t0 = std::chrono::steady_clock::now();
+        current_state locked;
+        if (auto why = co_await read_current(s3, env_, locked); !why.empty()) {
+            record("check after lock", false, why, t0);
+            fail(why + "; nothing was written");
+            co_return;
+        }
+        if (locked.version != claims_.current_version || locked.etag != claims_.current_etag ||
+            locked.deleted != cur.deleted) {
+            record("check after lock", false, "current version " + locked.version + " " + locked.etag, t0);
+            refuse("state changed between the plan's check and the lock: the current version was " +
+                   claims_.current_version + " and is now " + locked.version +
+                   " (someone wrote it just before tfsnap locked it). Nothing was written; plan again");
+            co_return;
+        }
+        record("check after lock", true, "current version " + locked.version + " as planned", t0);
+        cur = std::move(locked);
+        cur_ = cur;
 
         // 3. safety snapshot
+        begin("safety snapshot");
         t0 = std::chrono::steady_clock::now();
         if (cur.deleted) {
             record("safety snapshot", true, "the current entry is a delete marker: no bytes to keep", t0);
@@ -644,6 +819,7 @@ private:
         }
 
         // 4. write
+        begin("write");
         t0 = std::chrono::steady_clock::now();
         std::string expected_md5, expected_sha256, written_version;
         // the target's bytes and digests, whichever way it is written
@@ -653,107 +829,119 @@ private:
             fail(target.message);
             co_return;
         }
+        const auto writes = backend_writes(env_);
         if (claims_.action == "undelete") {
+            expected_md5 = target.md5;
+            expected_sha256 = target.sha256;
+            start_write(expected_md5);
             const auto d = co_await s3.delete_object(env_.bucket, env_.key, cur.version);
             if (d.ec) {
                 record("write", false, s3::describe(d.ec, d.info), t0);
                 fail("cannot remove the delete marker " + cur.version + ": " + s3::describe(d.ec, d.info));
                 co_return;
             }
-            expected_md5 = target.md5;
-            expected_sha256 = target.sha256;
             written_version = claims_.target_version;
             record(
                 "write", true,
                 "removed delete marker " + cur.version + "; version " + written_version + " is current again",
                 t0);
-        } else if (req_.roll_forward_serial || env_.conditional_writes) {
+        } else {
             std::string bytes = std::move(target.bytes);
             std::string how = "PUT of version " + claims_.target_version + "'s bytes";
+            bool rolled = false;
             if (req_.roll_forward_serial) {
+                // The current state's serial + 1 (or the target's, when higher): Terraform then treats
+                // the restored state as the newest, refuses pushes of stale local copies, and no
+                // later apply reuses a serial that already exists in the bucket's history.
                 auto current = co_await fetch(s3, env_, cur.version);
                 const auto cur_summary = current.ec ? tfstate::inspection{} : tfstate::inspect(current.bytes);
-                if (!cur_summary.summarised()) {
-                    record("write", false, "the current state has no readable serial", t0);
-                    fail(
-                        "roll_forward_serial: the current state has no readable serial; nothing was written");
+                const auto target_summary = tfstate::inspect(bytes);
+                if (cur_summary.summarised() && target_summary.summarised()) {
+                    const auto serial =
+                        std::max(cur_summary.summary.serial + 1, target_summary.summary.serial);
+                    auto rewritten = tfstate::set_serial(bytes, serial);
+                    if (rewritten.ec) {
+                        record("write", false, rewritten.message, t0);
+                        fail("roll_forward_serial: " + rewritten.message + "; nothing was written");
+                        co_return;
+                    }
+                    bytes = std::move(rewritten.bytes);
+                    how += " with serial " + std::to_string(serial);
+                    rolled = true;
+                } else {
+                    how += " (serial as it is: " +
+                           std::string(cur_summary.summarised() ? "the target" : "the current state") +
+                           " is not a state tfsnap can read)";
+                }
+            }
+            if (rolled || env_.conditional_writes || !writes.acl.empty() || env_.writes.encrypt) {
+                s3::put_options opts = writes;
+                if (!env_.writes.encrypt) {  // keep the current object's encryption
+                    opts.sse = cur.sse;
+                    opts.kms_key_id = cur.kms_key_id;
+                }
+                if (env_.conditional_writes)
+                    opts.if_match = cur.etag;
+                expected_md5 = crypto::md5_hex(bytes);
+                expected_sha256 = crypto::sha256_hex(bytes);
+                start_write(expected_md5);
+                const auto put =
+                    co_await s3.put_object(env_.bucket, env_.key, http::body_source::memory(bytes), opts);
+                if (put.ec) {
+                    record("write", false, s3::describe(put.ec, put.info), t0);
+                    if (put.ec == s3::errc::precondition_failed)
+                        refuse(
+                            "state changed since the plan (S3 refused the conditional write): nothing was "
+                            "written");
+                    else
+                        fail("cannot write the state: " + s3::describe(put.ec, put.info));
                     co_return;
                 }
-                const auto serial = cur_summary.summary.serial + 1;
-                auto rewritten = tfstate::set_serial(bytes, serial);
-                if (rewritten.ec) {
-                    record("write", false, rewritten.message, t0);
-                    fail("roll_forward_serial: " + rewritten.message + "; nothing was written");
+                written_version = put.version_id;
+                record("write", true, how + " -> version " + written_version, t0);
+            } else {
+                s3::copy_options opts;
+                opts.sse = cur.sse;
+                opts.kms_key_id = cur.kms_key_id;
+                expected_md5 = target.md5;
+                expected_sha256 = target.sha256;
+                start_write(expected_md5);
+                const auto c = co_await s3.copy_object(env_.bucket, env_.key, claims_.target_version,
+                                                       env_.bucket, env_.key, std::move(opts));
+                if (c.ec) {
+                    record("write", false, s3::describe(c.ec, c.info), t0);
+                    fail("cannot copy version " + claims_.target_version +
+                         " over the state: " + s3::describe(c.ec, c.info));
                     co_return;
                 }
-                bytes = std::move(rewritten.bytes);
-                how += " with serial " + std::to_string(serial);
+                written_version = c.version_id;
+                record("write", true,
+                       "CopyObject of version " + claims_.target_version + " -> version " + written_version,
+                       t0);
             }
-            s3::put_options opts;
-            opts.sse = cur.sse;
-            opts.kms_key_id = cur.kms_key_id;
-            if (env_.conditional_writes)
-                opts.if_match = cur.etag;
-            const auto put =
-                co_await s3.put_object(env_.bucket, env_.key, http::body_source::memory(bytes), opts);
-            if (put.ec) {
-                record("write", false, s3::describe(put.ec, put.info), t0);
-                if (put.ec == s3::errc::precondition_failed)
-                    refuse(
-                        "state changed since the plan (S3 refused the conditional write): nothing was "
-                        "written");
-                else
-                    fail("cannot write the state: " + s3::describe(put.ec, put.info));
-                co_return;
-            }
-            expected_md5 = crypto::md5_hex(bytes);
-            expected_sha256 = crypto::sha256_hex(bytes);
-            written_version = put.version_id;
-            record("write", true, how + " -> version " + written_version, t0);
-        } else {
-            s3::copy_options opts;
-            opts.sse = cur.sse;
-            opts.kms_key_id = cur.kms_key_id;
-            const auto c = co_await s3.copy_object(env_.bucket, env_.key, claims_.target_version, env_.bucket,
-                                                   env_.key, std::move(opts));
-            if (c.ec) {
-                record("write", false, s3::describe(c.ec, c.info), t0);
-                fail("cannot copy version " + claims_.target_version +
-                     " over the state: " + s3::describe(c.ec, c.info));
-                co_return;
-            }
-            expected_md5 = target.md5;
-            expected_sha256 = target.sha256;
-            written_version = c.version_id;
-            record("write", true,
-                   "CopyObject of version " + claims_.target_version + " -> version " + written_version, t0);
         }
         out_.new_version_id = written_version;
-        if (journal_) {
-            journal_->step = "written";
-            (void)write_journal(ctx_.state_dir, *journal_);
-        }
+        save_journal("written");
 
         // 5. digest
         if (env_.lock.dynamodb_table && access_.dynamodb != nullptr) {
+            begin("digest");
             t0 = std::chrono::steady_clock::now();
-            dynamodb::item item;
-            item.emplace("LockID", dynamodb::attribute_value::string(env_.lock_id() + "-md5"));
-            item.emplace("Digest", dynamodb::attribute_value::string(expected_md5));
-            dynamodb::expression none;
-            const auto r = co_await access_.dynamodb->put_item(*env_.lock.dynamodb_table, std::move(item),
-                                                               std::move(none));
-            if (r.ec) {
-                record("digest", false, dynamodb::describe(r.ec, r.info), t0);
-                fail("the state was restored (version " + written_version + ") but the digest " +
-                     env_.lock_id() + "-md5 could not be set: " + dynamodb::describe(r.ec, r.info) +
+            const auto r = co_await set_digest(*access_.dynamodb, *env_.lock.dynamodb_table, env_.lock_id(),
+                                               expected_md5);
+            if (!r.written) {
+                record("digest", false, r.message, t0);
+                fail("the state was restored (version " + written_version + ") but " + r.message +
                      ". Terraform will refuse the state until its Digest is " + expected_md5);
                 co_return;
             }
-            record("digest", true, env_.lock_id() + "-md5 = " + expected_md5, t0);
+            digest_set_ = true;
+            save_journal("digest");
+            record("digest", true, r.message, t0);
         }
 
         // 6. verify
+        begin("verify");
         t0 = std::chrono::steady_clock::now();
         const auto h = co_await s3.head_object(env_.bucket, env_.key);
         auto now_current = co_await fetch(s3, env_, h.ec ? written_version : h.object.version_id);
@@ -779,92 +967,71 @@ private:
                        " is current";
     }
 
-    restore_result finish() {
-        out_.ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_)
-                .count();
-        return std::move(out_);
+    // From here on the state may change: the journal says so first, with the bytes' MD5, so that a
+    // crash leaves enough to settle the digest at the next start.
+    void start_write(const std::string& md5) {
+        write_started_ = true;
+        if (journal_)
+            journal_->expected_md5 = md5;
+        save_journal("writing");
     }
 
-public:
-    // Releases our locks (every path), removes the journal, runs Terraform, writes the audit.
-    boost::asio::awaitable<restore_result> complete(restore_result r) {
-        out_ = std::move(r);
-        auto t0 = std::chrono::steady_clock::now();
-        bool released_all = true;
-        if (dynamo_locked_) {
-            const auto rel = co_await locks_.dynamo->release(lock_info_.id);
-            const bool gone = rel.released || rel.already_released;
-            released_all &= gone;
-            record("unlock dynamodb", gone, rel.message, t0);
+    boost::asio::awaitable<void> release_within_deadline() {
+        using namespace boost::asio::experimental::awaitable_operators;
+        const auto t0 = std::chrono::steady_clock::now();
+        try {
+            boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, ctx_.cleanup_timeout);
+            auto work = release_work();
+            auto expiry = timer.async_wait(boost::asio::use_awaitable);
+            const auto which = co_await (std::move(work) || std::move(expiry));
+            if (which.index() == 1)
+                throw std::runtime_error("timed out after " + std::to_string(ctx_.cleanup_timeout.count()) +
+                                         " ms");
+        } catch (const std::exception& e) {
+            record("unlock", false, e.what(), t0);
+            out_.result = out_.result == outcome::ok ? outcome::failed : out_.result;
+            out_.message += std::string("; releasing the locks stopped (") + e.what() + ")";
         }
-        if (file_locked_) {
-            t0 = std::chrono::steady_clock::now();
-            const auto rel = co_await locks_.file->release(lock_info_.id);
-            const bool gone = rel.released || rel.already_released;
-            released_all &= gone;
-            record("unlock s3-lockfile", gone, rel.message, t0);
-        }
-        if (journal_ && released_all)
-            (void)remove_journal(ctx_.state_dir, journal_->restore_id);
-        if (!released_all)
+        if (file_locked_ || dynamo_locked_)
             out_.message +=
-                "; a lock of this restore could not be released (the journal keeps it; tfsnapd "
-                "releases it at its next start)";
+                "; a lock of this restore could not be released (the journal keeps it; tfsnapd releases it "
+                "at its next start)";
+        else if (journal_)
+            (void)remove_journal(ctx_.state_dir, journal_->restore_id);
+    }
 
-        if (out_.result == outcome::ok && req_.mode == "full") {
-            terraform_options o;
-            o.log_path = ctx_.state_dir / "terraform" / (out_.restore_id + ".log");
-            std::error_code ec;
-            fs::create_directories(o.log_path.parent_path(), ec);
-            if (ctx_.terraform_credentials)
-                o.credentials = ctx_.terraform_credentials(env_);
-            t0 = std::chrono::steady_clock::now();
-            out_.terraform = co_await run_terraform(env_, std::move(o));
-            record("terraform", out_.terraform->ok, out_.terraform->message, t0);
-            if (!out_.terraform->ok) {
-                out_.result = outcome::failed;
-                out_.message += "; then terraform " + out_.terraform->failed_step + " failed (" +
-                                out_.terraform->message +
-                                "). The state restore stands and is not rolled back" +
-                                (out_.undo.empty() ? std::string() : "; to undo it: " + out_.undo) +
-                                ". Output: " + out_.terraform->log_path;
+    boost::asio::awaitable<void> release_work() {
+        // The digest first, while our DynamoDB lock still keeps Terraform out.
+        if (write_started_ && !digest_set_ && dynamo_locked_ && access_.s3 != nullptr &&
+            access_.dynamodb != nullptr) {
+            const auto t0 = std::chrono::steady_clock::now();
+            const auto d = co_await settle_digest(*access_.s3, *access_.dynamodb, *env_.lock.dynamodb_table,
+                                                  env_.bucket, env_.key, env_.lock_id());
+            record("settle digest", !d.ec, d.message, t0);
+            if (!d.ec) {
+                digest_set_ = true;
+                save_journal("digest");
+            } else {
+                out_.message += "; " + d.message + ": Terraform will refuse the state until the digest " +
+                                env_.lock_id() + "-md5 is the MD5 of its current bytes";
             }
         }
-
-        out_.ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_)
-                .count();
-        audit_record a;
-        a.at = core::format_rfc3339(now_s(ctx_.jobs.clock));
-        a.restore_id = out_.restore_id;
-        a.environment = env_.name;
-        a.action = req_.undelete ? "undelete" : "restore";
-        a.uid = req_.uid;
-        a.user = req_.user;
-        a.requested_by = who(ctx_, req_);
-        a.reason = req_.reason;
-        a.plan_json = claims_json();
-        for (const auto& s : out_.steps)
-            a.steps.push_back({s.name, s.ok, s.detail, s.ms});
-        a.result = std::string(to_string(out_.result));
-        a.new_version_id = out_.new_version_id;
-        a.message = out_.message;
-        a.ms = out_.ms;
-        if (auto e = append_audit(ctx_.state_dir, a))
-            ctx_.jobs.log.error("restore: cannot write the audit log: " + e.message(), {{"env", env_.name}});
-        const std::initializer_list<core::log_field> fields = {
-            {"env", env_.name},
-            {"restore", out_.restore_id},
-            {"result", std::string(to_string(out_.result))}};
-        if (out_.ok())
-            ctx_.jobs.log.notice("restore: " + out_.message, fields);
-        else
-            ctx_.jobs.log.error("restore: " + out_.message, fields);
-        co_return std::move(out_);
+        if (file_locked_) {
+            const auto t0 = std::chrono::steady_clock::now();
+            const auto rel = co_await locks_.file->release(lock_info_.id);
+            const bool gone = rel.released || rel.already_released;
+            file_locked_ = !gone;
+            record("unlock s3-lockfile", gone, rel.message, t0);
+        }
+        if (dynamo_locked_) {
+            const auto t0 = std::chrono::steady_clock::now();
+            const auto rel = co_await locks_.dynamo->release(lock_info_.id);
+            const bool gone = rel.released || rel.already_released;
+            dynamo_locked_ = !gone;
+            record("unlock dynamodb", gone, rel.message, t0);
+        }
     }
 
-private:
     std::string claims_json() const {
         rapidjson::StringBuffer buf;
         rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -897,21 +1064,43 @@ private:
     tfstate::lock_info lock_info_;
     lock_set locks_;
     bool dynamo_locked_ = false, file_locked_ = false;
+    bool write_started_ = false, digest_set_ = false;
+    std::string step_ = "start";
     std::optional<journal_entry> journal_;
 };
 
 }  // namespace
 
-boost::asio::awaitable<std::vector<recovery>> recover_journals(
-    restore_context& ctx, const config::daemon_config& cfg,
-    std::function<backup::environment_access(const config::environment&)> access_of) {
+namespace {
+
+boost::asio::awaitable<std::vector<recovery>> recover_each(
+    restore_context& ctx, const core::dir_owner& owner, const config::daemon_config& cfg,
+    std::function<backup::environment_access(const config::environment&)> access_of, bool at_start) {
     std::vector<recovery> out;
+    if (fs::path(owner.dir()).lexically_normal() != fs::path(ctx.state_dir).lexically_normal()) {
+        ctx.jobs.log.error("restore journal: not recovered: this process owns " + owner.dir().string() +
+                           ", not " + ctx.state_dir.string());
+        co_return out;
+    }
     const auto found = scan(ctx.state_dir);
     if (!found.ok()) {
         ctx.jobs.log.error("restore journal: " + found.message);
         co_return out;
     }
+    // A journal write cut by a kill leaves its temporary file (never the journal itself: the
+    // rename is atomic). The owner is the only writer, so at start-up none of them is live.
+    if (at_start) {
+        for (const auto& leftover : found.leftovers) {
+            std::error_code ec;
+            fs::remove(leftover, ec);
+            if (ec)
+                ctx.jobs.log.warning("restore journal: cannot remove " + leftover.string() + ": " +
+                                     ec.message());
+        }
+    }
     for (const auto& m : found.malformed) {
+        if (!at_start)
+            break;  // reported once, at start-up
         recovery r;
         r.error = "malformed restore journal " + m.path.string() + " (" + m.reason +
                   "): left in place; check by hand which locks it names";
@@ -919,6 +1108,8 @@ boost::asio::awaitable<std::vector<recovery>> recover_journals(
         out.push_back(std::move(r));
     }
     for (const auto& j : found.journals) {
+        if (ctx.running.contains(j.restore_id))
+            continue;  // live: its own execute() releases what it holds
         recovery r;
         r.restore_id = j.restore_id;
         r.environment = j.environment;
@@ -940,6 +1131,8 @@ boost::asio::awaitable<std::vector<recovery>> recover_journals(
         } else {
             const auto access = access_of(*env);
             const auto o = co_await recover(ctx.state_dir, j, recovery_clients{access.dynamodb, access.s3});
+            if (!o.digest.empty())
+                a.steps.push_back({"digest", o.digest.find("could not") == std::string::npos, o.digest, 0});
             for (const auto& l : o.released) {
                 r.released.push_back(describe(l.lock));
                 a.steps.push_back({"release " + l.lock.kind, true, l.message, 0});
@@ -975,12 +1168,37 @@ boost::asio::awaitable<std::vector<recovery>> recover_journals(
     co_return out;
 }
 
+}  // namespace
+
+boost::asio::awaitable<std::vector<recovery>> recover_journals(
+    restore_context& ctx, const core::dir_owner& owner, const config::daemon_config& cfg,
+    std::function<backup::environment_access(const config::environment&)> access_of) {
+    return recover_each(ctx, owner, cfg, std::move(access_of), true);
+}
+
+boost::asio::awaitable<std::vector<recovery>> retry_journals(
+    restore_context& ctx, const core::dir_owner& owner, const config::daemon_config& cfg,
+    std::function<backup::environment_access(const config::environment&)> access_of) {
+    return recover_each(ctx, owner, cfg, std::move(access_of), false);
+}
+
 boost::asio::awaitable<restore_result> execute(restore_context& ctx, const config::environment& env,
                                                backup::environment_access access, restore_request req,
                                                std::string token) {
     executor x(ctx, env, access, std::move(req));
-    auto r = co_await x.run(std::move(token));
-    co_return co_await x.complete(std::move(r));
+    co_await x.run(std::move(token));
+    // However run() ended, the cleanup runs to its end: a cancelled coroutine would throw at its next
+    // co_await, so that is turned off until the locks are released.
+    const bool throws = co_await boost::asio::this_coro::throw_if_cancelled();
+    co_await boost::asio::this_coro::throw_if_cancelled(false);
+    co_await x.release();
+    co_await boost::asio::this_coro::throw_if_cancelled(throws);
+    const auto state = co_await boost::asio::this_coro::cancellation_state;
+    if (state.cancelled() == boost::asio::cancellation_type::none)
+        co_await x.run_terraform_after();
+    else
+        x.skip_terraform();
+    co_return x.finish();
 }
 
 }  // namespace tfsnap::restore

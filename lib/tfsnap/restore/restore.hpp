@@ -14,14 +14,22 @@
 // the environment, the target, the current version and ETag, and the options.
 //
 // execute(): needs that token. It re-checks the current version and ETag ("state changed since
-// the plan" otherwise, changing nothing), writes the restore journal, takes the locks (a lock
-// held by anyone else is a refusal naming the holder; tfsnap never breaks a lock), takes the
-// safety snapshot, writes, sets the digest, re-reads and verifies the new version, releases
-// its locks (on every path), appends to the audit log, and for mode full runs Terraform.
+// the plan" otherwise, changing nothing), writes the restore journal, takes the locks in
+// Terraform's order, the `.tflock` lockfile and then DynamoDB (a lock held by anyone else is a
+// refusal naming the holder; tfsnap never breaks a lock), checks the current version again under
+// the locks (a Terraform write between the check and the lock is a refusal, never overwritten),
+// takes the safety snapshot, writes (the journal first records the MD5 of the bytes), sets the
+// digest, re-reads and verifies the new version, and then, however it ended — success, failure,
+// refusal, an exception, or a cancellation (SIGTERM past shutdown_grace, a cancelled job) —
+// settles the digest if the state was written without it, releases exactly the locks it took
+// (the lockfile first), in a scope the caller's cancellation cannot reach and within
+// `cleanup_timeout`, and appends to the audit log. For mode full it then runs Terraform.
 //
 // Errors are values; nothing throws but cancellation and memory exhaustion.
 
 #include "tfsnap/backup/context.hpp"
+#include "tfsnap/core/dir_owner.hpp"
+#include "tfsnap/restore/plan_token.hpp"
 #include "tfsnap/restore/terraform_run.hpp"
 #include "tfsnap/tfstate/diff.hpp"
 
@@ -32,6 +40,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,7 +54,11 @@ struct restore_request {
     bool undelete = false;
     std::string mode = "state-only";  // or "full": terraform apply afterwards
     bool force_lineage = false;
-    bool roll_forward_serial = false;
+    // Write the restored state with the current serial + 1 (or its own, when higher), so that
+    // Terraform treats it as the newest: stale local copies with a serial in between are refused by
+    // `terraform state push`, and later applies never reuse a serial that exists in the bucket's
+    // history. The default; false writes the old serial back (and the plan warns).
+    bool roll_forward_serial = true;
     std::string reason{};
     long long uid = -1;
     std::string user{};  // the requesting user's name; requested_by is "user@host"
@@ -122,7 +135,19 @@ struct restore_context {
     std::function<void(std::string_view)> after_step{};
     // How the result's `undo` names the command that restores the safety snapshot.
     std::string undo_command = "tfsnapd restore";
+    // How long releasing the locks (and settling the digest) may take once a restore has ended,
+    // however it ended; the journal keeps what could not be released for the next start.
+    std::chrono::milliseconds cleanup_timeout{std::chrono::seconds{60}};
+    // The restores execute() is running now in this process (their restore ids): their journals
+    // are live, and retry_journals() leaves them alone.
+    std::set<std::string> running{};
 };
+
+// What a plan token must say of `req` for execute() to accept it: environment, action, mode, the
+// options and who asked (the target and current versions are the plan's). tfsnapd checks a
+// token against it (check_request_token) when the restore is asked for, before any job exists.
+plan_claims request_claims(const restore_context& ctx, const config::environment& env,
+                           const restore_request& req);
 
 boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::environment& env,
                                           backup::environment_access access, restore_request req);
@@ -131,8 +156,10 @@ boost::asio::awaitable<restore_result> execute(restore_context& ctx, const confi
                                                backup::environment_access access, restore_request req,
                                                std::string token);
 
-// At start-up: finds restore journals a crash left behind, releases the locks they name that
-// are still tfsnap's own (never anyone else's), and appends what it did to the audit log.
+// At start-up, by the state_dir's owner only (the processes that left the journals are then
+// provably gone): finds restore journals a crash left behind, settles a digest a crash left
+// stale, releases the locks they name that are still tfsnap's own (never anyone else's), and
+// appends what it did to the audit log. An owner of another directory recovers nothing.
 struct recovery {
     std::string restore_id;
     std::string environment;
@@ -141,7 +168,15 @@ struct recovery {
     std::string error;
 };
 boost::asio::awaitable<std::vector<recovery>> recover_journals(
-    restore_context& ctx, const config::daemon_config& cfg,
+    restore_context& ctx, const core::dir_owner& owner, const config::daemon_config& cfg,
+    std::function<backup::environment_access(const config::environment&)> access_of);
+
+// While the daemon runs: the same for the journals of restores that ended without releasing
+// everything (S3 or DynamoDB failing past their retries, a cleanup past its timeout), skipping
+// the ones still running in this process (ctx.running). Malformed journals are not reported again.
+// Does nothing (and no I/O but a directory listing) when there is no such journal.
+boost::asio::awaitable<std::vector<recovery>> retry_journals(
+    restore_context& ctx, const core::dir_owner& owner, const config::daemon_config& cfg,
     std::function<backup::environment_access(const config::environment&)> access_of);
 
 }  // namespace tfsnap::restore

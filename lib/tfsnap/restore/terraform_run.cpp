@@ -66,7 +66,7 @@ process::spec make_spec(const config::environment& env, const terraform_options&
 }
 
 void append_log(const std::filesystem::path& path, const std::string& header, const std::string& output) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return;
     const std::string text = header + output + (output.empty() || output.back() == '\n' ? "" : "\n");

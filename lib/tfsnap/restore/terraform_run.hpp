@@ -8,7 +8,7 @@
 // environment (AWS_REGION, endpoints), the credentials passed in (as AWS_ACCESS_KEY_ID, ...:
 // never on the command line, where other users could read them), and AWS_* / TF_* variables
 // named in `passthrough` from tfsnapd's own environment. Each step has the environment's
-// terraform_timeout. The output of every step goes to `log_path` (mode 0640); the result keeps
+// terraform_timeout. The output of every step goes to `log_path` (mode 0600); the result keeps
 // its last lines.
 //
 // A failed step stops the run. Nothing is rolled back: the state restore stands (the caller

@@ -5,8 +5,11 @@
 
 #include <boost/beast/http/verb.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <set>
+#include <utility>
 
 namespace tfsnap::s3 {
 
@@ -90,6 +93,7 @@ struct payload_digests {
     error_code ec;
     std::string sha256_hex;
     std::string md5_base64;
+    std::string sha256_base64;  // x-amz-checksum-sha256
 };
 
 payload_digests digest(const http::body_source& body) {
@@ -104,7 +108,7 @@ payload_digests digest(const http::body_source& body) {
         case http::body_source::kind::file: {
             std::ifstream in(body.path(), std::ios::binary);
             if (!in)
-                return {http::errc::body_source_failed, {}, {}};
+                return {http::errc::body_source_failed, {}, {}, {}};
             std::string buf(1 << 20, '\0');
             while (in) {
                 in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
@@ -113,11 +117,13 @@ payload_digests digest(const http::body_source& body) {
                 md5.update(std::string_view(buf.data(), n));
             }
             if (in.bad())
-                return {http::errc::body_source_failed, {}, {}};
+                return {http::errc::body_source_failed, {}, {}, {}};
             break;
         }
     }
-    return {{}, sha.final_hex(), crypto::base64_encode(md5.final_raw())};
+    const std::string sha_raw = sha.final_raw();
+    return {
+        {}, crypto::to_hex(sha_raw), crypto::base64_encode(md5.final_raw()), crypto::base64_encode(sha_raw)};
 }
 
 }  // namespace
@@ -330,6 +336,10 @@ asio::awaitable<put_result> client::put_object(std::string bucket, std::string k
         c.headers.emplace_back("x-amz-server-side-encryption", opts.sse);
     if (!opts.kms_key_id.empty())
         c.headers.emplace_back("x-amz-server-side-encryption-aws-kms-key-id", opts.kms_key_id);
+    if (!opts.acl.empty())
+        c.headers.emplace_back("x-amz-acl", opts.acl);
+    if (opts.checksum_sha256)
+        c.headers.emplace_back("x-amz-checksum-sha256", d.sha256_base64);
     if (!opts.if_match.empty())
         c.headers.emplace_back("if-match", opts.if_match);
     if (opts.if_none_match)
@@ -425,7 +435,23 @@ asio::awaitable<delete_result> client::delete_object(std::string bucket, std::st
 asio::awaitable<list_result> client::list_object_versions(std::string bucket, std::string prefix) {
     list_result out;
     std::string key_marker, version_marker;
+    // every marker pair asked for so far: a server that cycles (A, B, A, ...) is caught too
+    std::set<std::pair<std::string, std::string>> seen{{key_marker, version_marker}};
+    const auto give_up = [&](errc why, std::string detail) {
+        out.ec = why;
+        out.entries.clear();
+        out.info.http_status = 0;
+        out.info.code.clear();
+        out.info.message.clear();
+        out.info.detail = std::move(detail);
+    };
     for (;;) {
+        if (out.pages >= std::max(cfg_.max_list_pages, 1)) {
+            give_up(errc::too_many_pages, "stopped after " + std::to_string(out.pages) + " pages of " +
+                                              std::to_string(cfg_.list_page_size) + " under prefix \"" +
+                                              prefix + "\" (the S3 client's max_list_pages)");
+            co_return out;
+        }
         call c;
         c.operation = "ListObjectVersions";
         c.bucket = bucket;
@@ -450,9 +476,11 @@ asio::awaitable<list_result> client::list_object_versions(std::string bucket, st
             out.entries.push_back(std::move(e));
         if (!page->truncated)
             co_return out;
-        if (page->next_key_marker == key_marker && page->next_version_id_marker == version_marker) {
-            out.ec = errc::bad_response;  // the markers did not move: paging would never end
-            out.info.detail = "ListObjectVersions returned the same markers twice";
+        if (!seen.emplace(page->next_key_marker, page->next_version_id_marker).second) {
+            give_up(errc::paging_loop, "S3 returned the same page marker twice (key-marker \"" +
+                                           page->next_key_marker + "\", version-id-marker \"" +
+                                           page->next_version_id_marker + "\", after " +
+                                           std::to_string(out.pages) + " pages)");
             co_return out;
         }
         key_marker = std::move(page->next_key_marker);

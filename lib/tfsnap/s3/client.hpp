@@ -42,6 +42,10 @@ struct client_config {
     bool path_style = false;
     http::retry_policy retry;
     int list_page_size = 1000;  // max-keys of ListObjectVersions
+    // ListObjectVersions reads at most this many pages (list_page_size entries each): beyond, the
+    // listing fails with errc::too_many_pages rather than running on (a server that never ends
+    // its listing, or a prefix with millions of versions).
+    int max_list_pages = 1000;
     // Called after every attempt (retries included) with the operation ("GetObject", ...) and
     // the HTTP status, or 0 when no response came (connection error, timeout). For metrics;
     // it must not throw.
@@ -68,10 +72,12 @@ struct get_result : op_result {
 
 struct put_options {
     std::string content_type = "application/json";
-    std::string sse{};           // "", "AES256" or "aws:kms"
-    std::string kms_key_id{};    // with aws:kms
-    std::string if_match{};      // an ETag: write only if the current version still has it
-    bool if_none_match = false;  // If-None-Match: *, write only if the key does not exist
+    std::string sse{};             // "", "AES256" or "aws:kms"
+    std::string kms_key_id{};      // with aws:kms
+    std::string acl{};             // a canned ACL (x-amz-acl), as Terraform's backend `acl`
+    bool checksum_sha256 = false;  // send x-amz-checksum-sha256 (Terraform does unless skip_s3_checksum)
+    std::string if_match{};        // an ETag: write only if the current version still has it
+    bool if_none_match = false;    // If-None-Match: *, write only if the key does not exist
 };
 
 struct put_result : op_result {
@@ -148,7 +154,9 @@ public:
     boost::asio::awaitable<delete_result> delete_object(std::string bucket, std::string key) {
         return delete_object(std::move(bucket), std::move(key), std::string());
     }
-    // Every version and delete marker under `prefix`, all pages.
+    // Every version and delete marker under `prefix`, all pages (at most max_list_pages; beyond:
+    // errc::too_many_pages, with no entries). A marker pair (key-marker, version-id-marker) that
+    // comes back a second time, after any number of pages, is errc::paging_loop.
     boost::asio::awaitable<list_result> list_object_versions(std::string bucket, std::string prefix);
     boost::asio::awaitable<versioning_result> get_bucket_versioning(std::string bucket);
     boost::asio::awaitable<op_result> put_bucket_versioning(std::string bucket, bool enabled);

@@ -49,6 +49,10 @@ const char* describe(errc e) noexcept {
             return "the bytes received do not match the object's checksum";
         case errc::not_versioned:
             return "versioning is not enabled on the bucket";
+        case errc::paging_loop:
+            return "S3 returned the same page marker twice";
+        case errc::too_many_pages:
+            return "the listing has more pages than tfsnap reads";
         case errc::other:
             return "S3 error";
     }

@@ -34,6 +34,8 @@ enum class errc {
     bad_response,          // a response that does not parse as what the operation returns
     checksum_mismatch,     // the bytes received do not match the object's ETag (MD5)
     not_versioned,         // the bucket does not keep versions
+    paging_loop,           // a listing gave the same page marker twice: paging would never end
+    too_many_pages,        // a listing had more pages than client_config::max_list_pages
     other,                 // any other error code; see error_info
 };
 

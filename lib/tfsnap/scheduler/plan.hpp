@@ -43,6 +43,9 @@ struct fire {
     job_kind kind = job_kind::backup;
     std::string lane{};     // schedule_spec::lane(): fires of one lane never run at once
     std::string request{};  // on-demand jobs: what was asked for (opaque to the runner)
+    // false: a `concurrency: replace` schedule never cancels or drops this job (an operator's
+    // restore or undelete); the schedule's fire waits for it instead.
+    bool replaceable = true;
 };
 
 // Slots passed over under missed_policy::skip; `latest` is the last of them.

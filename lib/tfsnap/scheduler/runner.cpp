@@ -49,6 +49,7 @@ runner::runner(asio::any_io_executor ex, const core::wall_clock& clock, sleeper&
       log_(log),
       children_done_(ex) {
     cfg_.max_concurrent_jobs = std::max<std::size_t>(cfg_.max_concurrent_jobs, 1);
+    next_id_ = std::max<std::uint64_t>(cfg_.first_id, 1);
 }
 
 std::vector<job_record> runner::active() const {
@@ -156,16 +157,33 @@ void runner::on_fire(const fire& f, core::time_point now) {
         return;
     }
     if (spec.concurrency == config::concurrency_policy::replace) {
+        // An operator's restore is never cancelled by a schedule: a lock it holds, a state half
+        // written and an audit record are not a schedule's to decide. The new fire waits.
+        const auto protected_job = [&](std::uint64_t id) { return !active_.at(id).what.replaceable; };
+        std::uint64_t waits_for = 0;
         if (queued_same != queue_.end()) {
             const auto old = *queued_same;
-            queue_.erase(queued_same);
-            finish(old, job_status::replaced,
-                   "replaced by job " + std::to_string(rec.id) + " before it started");
+            if (protected_job(old)) {
+                waits_for = old;
+            } else {
+                queue_.erase(queued_same);
+                finish(old, job_status::replaced,
+                       "replaced by job " + std::to_string(rec.id) + " before it started");
+            }
         }
-        if (running != running_.end() && !running->second.replaced) {
-            running->second.replaced = true;
-            active_.at(running->second.id).detail = "replaced by job " + std::to_string(rec.id);
-            running->second.signal->emit(asio::cancellation_type::terminal);
+        if (running != running_.end()) {
+            if (protected_job(running->second.id)) {
+                waits_for = running->second.id;
+            } else if (!running->second.replaced) {
+                running->second.replaced = true;
+                active_.at(running->second.id).detail = "replaced by job " + std::to_string(rec.id);
+                running->second.signal->emit(asio::cancellation_type::terminal);
+            }
+        }
+        if (waits_for != 0) {
+            const auto& other = active_.at(waits_for);
+            rec.detail = "waiting for job " + std::to_string(waits_for) + " (" + other.what.name +
+                         "), which a schedule never replaces";
         }
     }
     rec.status = job_status::queued;

@@ -5,7 +5,9 @@
 // - forbid: a fire for a lane (an environment's backups, or its verify jobs) with a job queued
 //   or running is skipped (recorded).
 // - replace: the running job gets a terminal cancellation on its own signal and the new fire
-//   starts once it has finished; a queued fire of the same environment is replaced.
+//   starts once it has finished; a queued fire of the same environment is replaced. A job whose
+//   fire is not `replaceable` (an operator's restore or undelete) is never cancelled or dropped:
+//   the new fire waits in the queue behind it, and its record says so.
 // - at most `max_concurrent_jobs` jobs run; the rest wait in due order.
 // Each fire gets a job id and a record; finished records stay in a bounded history.
 //
@@ -106,6 +108,9 @@ struct runner_config {
     plan_options plan;
     // How long to sleep when no schedule has a next slot.
     std::chrono::seconds idle_sleep{std::chrono::hours{1}};
+    // The first job's id; the next ones count up from it (tfsnapd: job_id_store.hpp, so that ids
+    // stay unique across restarts).
+    std::uint64_t first_id = 1;
 };
 
 class runner {

@@ -101,7 +101,7 @@ stamps_load_result file_stamp_store::load() {
 }
 
 stamps_save_result file_stamp_store::save(const stamp_map& stamps) {
-    if (const auto e = core::write_file_atomic(path_, temp_, serialize(stamps), 0640))
+    if (const auto e = core::write_file_atomic(path_, temp_, serialize(stamps), 0600))
         return {make_error_code(errc::stamps_io), e.message()};
     return {};
 }

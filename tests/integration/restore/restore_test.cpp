@@ -4,16 +4,23 @@
 
 #include "tfsnap/crypto/hash.hpp"
 #include "tfsnap/restore/audit.hpp"
+#include "tfsnap/restore/digest.hpp"
 #include "tfsnap/restore/journal.hpp"
 #include "tfsnap/restore/restore.hpp"
 #include "tfsnap/tfstate/lock_info.hpp"
+#include "tfsnap/tfstate/rewrite.hpp"
 #include "tfsnap/tfstate/summary.hpp"
 
 #include <rapidjson/document.h>
 
 #include <spawn.h>
 #include <sys/wait.h>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <csignal>
+
+#include <cctype>
 #include <thread>
 
 extern char** environ;
@@ -42,6 +49,11 @@ protected:
         };
         side_http_ = std::make_unique<http::client>(side_io_.get_executor(), http::client_config{});
         side_db_ = std::make_unique<dynamodb::client>(*side_http_, cfg, creds, clock_);
+        s3::client_config scfg;
+        scfg.region = harness_.region().empty() ? "us-east-1" : harness_.region();
+        scfg.endpoint = harness_.s3_endpoint();
+        scfg.path_style = true;
+        side_s3_ = std::make_unique<s3::client>(*side_http_, scfg, creds, clock_);
         rctx_.emplace(restore::restore_context{*ctx_,
                                                work_ / "state",
                                                std::vector<std::byte>(32, std::byte{7}),
@@ -102,12 +114,79 @@ protected:
         return r.found;
     }
 
+    // The state_dir, owned as tfsnapd owns it (recovery needs it).
+    const core::dir_owner& owner() {
+        if (!owner_) {
+            auto c = core::claim_dir(work_ / "state", "restore test");
+            EXPECT_TRUE(c.owner) << c.holder << c.error.message();
+            owner_.emplace(std::move(*c.owner));
+        }
+        return *owner_;
+    }
+
+    // What Terraform does from another host while the restore runs: a write of the state.
+    std::string side_put(const std::string& key, const std::string& bytes) {
+        const auto r =
+            test::run_sync(side_io_, side_s3_->put_object(bucket_, key, http::body_source::memory(bytes)));
+        EXPECT_FALSE(r.ec) << s3::describe(r.ec, r.info);
+        return r.version_id;
+    }
+
+    // Executes under a cancellation signal that is emitted right after `step` completes, as the
+    // runner does for SIGTERM past shutdown_grace.
+    restore::restore_result execute_cancelled_after(const config::environment& env,
+                                                    restore::restore_request req, std::string token,
+                                                    std::string step) {
+        asio::cancellation_signal cancel;
+        bool emitted = false;
+        rctx_->after_step = [&](std::string_view done) {
+            if (done == step && !emitted) {
+                emitted = true;
+                cancel.emit(asio::cancellation_type::terminal);
+            }
+        };
+        std::optional<restore::restore_result> out;
+        std::exception_ptr error;
+        asio::co_spawn(
+            io_, restore::execute(*rctx_, env, access(), std::move(req), std::move(token)),
+            asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, restore::restore_result r) {
+                error = e;
+                if (!e)
+                    out = std::move(r);
+            }));
+        io_.restart();
+        io_.run();
+        rctx_->after_step = nullptr;
+        EXPECT_TRUE(emitted) << "the restore never reached " << step;
+        EXPECT_FALSE(error) << "execute() let an exception out";
+        return out.value_or(restore::restore_result{});
+    }
+
+    // The invariants after any restore, however it ended: no lock of tfsnap's anywhere, no journal,
+    // the digest is the MD5 of the bytes now current, and an audit record of this restore.
+    void expect_clean_after(const config::environment& env, const restore::restore_result& r) {
+        EXPECT_FALSE(item(env.lock_id())) << "the DynamoDB lock was left behind";
+        const auto lockfile = run(s3_->head_object(bucket_, env.key + ".tflock"));
+        EXPECT_TRUE(lockfile.ec) << "the lockfile was left behind";
+        EXPECT_TRUE(restore::scan(work_ / "state").journals.empty()) << "a journal was left behind";
+        if (const auto digest = item(env.lock_id() + "-md5")) {
+            EXPECT_EQ(digest->at("Digest").value, crypto::md5_hex(current_bytes(env)));
+        }
+        std::vector<std::string> lines;
+        ASSERT_FALSE(restore::read_audit(work_ / "state", lines, nullptr));
+        ASSERT_FALSE(lines.empty()) << "no audit record";
+        EXPECT_NE(lines.back().find("\"" + r.restore_id + "\""), std::string::npos) << lines.back();
+    }
+
+    std::optional<core::dir_owner> owner_;
     asio::io_context side_io_;
     std::unique_ptr<http::client> side_http_;
+    std::unique_ptr<s3::client> side_s3_;
     std::unique_ptr<dynamodb::client> side_db_;
     std::optional<restore::restore_context> rctx_;
 };
 
+// roll_forward_serial off: the old bytes come back exactly, and the plan says what that risks
 TEST_F(Restore, WithoutALockTableTheOldVersionBecomesCurrent) {
     const auto cfg = load("  prod:\n    bucket: " + bucket_ + "\n    key: prod/terraform.tfstate\n");
     const auto& env = cfg.environments[0];
@@ -121,6 +200,7 @@ TEST_F(Restore, WithoutALockTableTheOldVersionBecomesCurrent) {
     req.snapshot_id = snap.snapshot_id;
     req.reason = "bad apply";
     req.user = "bob";
+    req.roll_forward_serial = false;
     const auto p = plan(env, req);
     ASSERT_TRUE(p.ok()) << p.refusals[0];
     EXPECT_EQ(p.target_version, snap.version_id);
@@ -132,6 +212,9 @@ TEST_F(Restore, WithoutALockTableTheOldVersionBecomesCurrent) {
     EXPECT_EQ(p.diff->resources[0].kind, tfstate::change_kind::removed);
     EXPECT_FALSE(p.token.empty());
     EXPECT_FALSE(p.warnings.empty());  // the serial goes back; no lock configured
+    EXPECT_TRUE(std::any_of(p.warnings.begin(), p.warnings.end(), [](const std::string& w) {
+        return w.find("`terraform state push` will then accept any stale local copy") != std::string::npos;
+    })) << ::testing::PrintToString(p.warnings);
 
     const auto r = execute(env, req, p.token);
     ASSERT_EQ(r.result, restore::outcome::ok) << r.message;
@@ -181,11 +264,13 @@ TEST_F(Restore, WithADynamoDbTableTheDigestFollowsAndTheLockIsTerraformsFormat) 
     req.user = "bob";
     const auto r = restore(env, req);
     ASSERT_EQ(r.result, restore::outcome::ok) << r.message;
-    // the digest is the MD5 of the bytes now current
+    // the digest is the MD5 of the bytes now current: v1's, with the serial rolled forward to 3
     const auto digest = item(env.lock_id() + "-md5");
     ASSERT_TRUE(digest);
-    EXPECT_EQ(digest->at("Digest").value, crypto::md5_hex(current_bytes(env)));
-    EXPECT_EQ(digest->at("Digest").value, crypto::md5_hex(v1));
+    const auto now = current_bytes(env);
+    EXPECT_EQ(digest->at("Digest").value, crypto::md5_hex(now));
+    EXPECT_EQ(tfstate::inspect(now).summary.serial, 3u);
+    EXPECT_EQ(now, tfstate::set_serial(v1, 3).bytes);
     // the lock held during the restore had exactly Terraform's keys, in Terraform's order
     rapidjson::Document d;
     d.Parse(lock_json.c_str());
@@ -290,7 +375,7 @@ TEST_F(Restore, TamperedExpiredAndMismatchedTokensAreRefused) {
     EXPECT_EQ(execute(env, req, tampered).result, restore::outcome::refused);
     EXPECT_EQ(execute(env, req, "not-a-token").result, restore::outcome::refused);
     auto other = req;
-    other.roll_forward_serial = true;  // the token was for other options
+    other.roll_forward_serial = false;  // the token was for other options
     const auto mismatch = execute(env, other, p.token);
     EXPECT_EQ(mismatch.result, restore::outcome::refused);
     EXPECT_NE(mismatch.message.find("roll_forward_serial"), std::string::npos) << mismatch.message;
@@ -322,14 +407,14 @@ TEST_F(Restore, AnotherLineageIsRefusedUnlessForced) {
     EXPECT_EQ(tfstate::inspect(current_bytes(env)).summary.lineage, "other-lineage");
 }
 
-TEST_F(Restore, RollForwardSerialWritesCurrentPlusOne) {
+TEST_F(Restore, TheSerialIsRolledForwardToCurrentPlusOneByDefault) {
     const auto cfg = with_lock_table();
     const auto& env = cfg.environments[0];
     const auto v1_id = put(env.key, state_json(2, "lin", 1));
     put(env.key, state_json(5, "lin", 3));
     restore::restore_request req;
     req.version_id = v1_id;
-    req.roll_forward_serial = true;
+    EXPECT_TRUE(req.roll_forward_serial);
     // the plan shows the serial that will be written, not the target's
     const auto p = plan(env, req);
     ASSERT_TRUE(p.ok());
@@ -446,14 +531,18 @@ TEST_F(Restore, AKilledRestoreLeavesAJournalAndTheNextStartReleasesItsLock) {
     const auto journals = restore::scan(work_ / "state");
     ASSERT_EQ(journals.journals.size(), 1u);
 
+    // a journal write cut by a kill leaves its temporary file; the owner's recovery removes it
+    std::ofstream(work_ / "state" / "restore-journal" / ".r-cut.json.tmp") << "{\"restore_id\":";
     // a Terraform lock elsewhere is not touched by the recovery
-    const auto recovered =
-        run(restore::recover_journals(*rctx_, cfg, [&](const config::environment&) { return access(); }));
+    const auto recovered = run(restore::recover_journals(
+        *rctx_, owner(), cfg, [&](const config::environment&) { return access(); }));
     ASSERT_EQ(recovered.size(), 1u);
     EXPECT_TRUE(recovered[0].error.empty()) << recovered[0].error;
     EXPECT_EQ(recovered[0].released.size(), 1u);
     EXPECT_FALSE(item(env.lock_id()));
     EXPECT_TRUE(restore::scan(work_ / "state").journals.empty());
+    EXPECT_TRUE(restore::scan(work_ / "state").leftovers.empty());
+    EXPECT_FALSE(fs::exists(work_ / "state" / "restore-journal" / ".r-cut.json.tmp"));
     std::vector<std::string> lines;
     ASSERT_FALSE(restore::read_audit(work_ / "state", lines, nullptr));
     ASSERT_FALSE(lines.empty());
@@ -481,11 +570,250 @@ TEST_F(Restore, RecoveryNeverReleasesALockThatIsNotOurs) {
     held.emplace("LockID", dynamodb::attribute_value::string(env.lock_id()));
     held.emplace("Info", dynamodb::attribute_value::string(terraform_lock_json(env.lock_id())));
     ASSERT_FALSE(run(db_->put_item(table_, held, {})).ec);
-    const auto recovered =
-        run(restore::recover_journals(*rctx_, cfg, [&](const config::environment&) { return access(); }));
+    const auto recovered = run(restore::recover_journals(
+        *rctx_, owner(), cfg, [&](const config::environment&) { return access(); }));
     ASSERT_EQ(recovered.size(), 1u);
     EXPECT_TRUE(recovered[0].released.empty());
     EXPECT_EQ(item(env.lock_id())->at("Info").value, terraform_lock_json(env.lock_id()));
+}
+
+// A state deleted by mistake, then written again by Terraform between the undelete's check and its
+// lock: removing the delete marker now would bury Terraform's write. Used to go ahead.
+TEST_F(Restore, ATerraformWriteBetweenTheCheckAndTheLockIsNeverOverwritten) {
+    const auto cfg = with_lock_table(true);
+    const auto& env = cfg.environments[0];
+    put(env.key, state_json(1, "lin"));
+    ASSERT_FALSE(run(s3_->delete_object(bucket_, env.key)).ec);
+    restore::restore_request req;
+    req.undelete = true;
+    req.reason = "deleted by mistake";
+    const auto p = plan(env, req);
+    ASSERT_TRUE(p.ok()) << p.refusals[0];
+    ASSERT_TRUE(p.current_deleted);
+    const std::string theirs = state_json(9, "lin");
+    std::string theirs_id;
+    rctx_->after_step = [&](std::string_view step) {
+        if (step == "check")
+            theirs_id = side_put(env.key, theirs);
+    };
+    const auto r = execute(env, req, p.token);
+    rctx_->after_step = nullptr;
+    ASSERT_FALSE(theirs_id.empty());
+    EXPECT_EQ(r.result, restore::outcome::refused) << r.message;
+    EXPECT_NE(r.message.find("changed between the plan's check and the lock"), std::string::npos)
+        << r.message;
+    EXPECT_EQ(current_version(env), theirs_id);
+    EXPECT_EQ(current_bytes(env), theirs);
+    EXPECT_FALSE(item(env.lock_id() + "-md5"));  // the digest was not touched
+    expect_clean_after(env, r);
+}
+
+TEST_F(Restore, ARestoreChecksTheStateAgainUnderTheLock) {
+    const auto cfg = with_lock_table(true);
+    const auto& env = cfg.environments[0];
+    const auto v1_id = put(env.key, state_json(1, "lin"));
+    put(env.key, state_json(2, "lin"));
+    restore::restore_request req;
+    req.version_id = v1_id;
+    const auto p = plan(env, req);
+    ASSERT_TRUE(p.ok());
+    const std::string theirs = state_json(3, "lin");
+    rctx_->after_step = [&](std::string_view step) {
+        if (step == "check")
+            side_put(env.key, theirs);
+    };
+    const auto r = execute(env, req, p.token);
+    rctx_->after_step = nullptr;
+    EXPECT_EQ(r.result, restore::outcome::refused) << r.message;
+    EXPECT_EQ(current_bytes(env), theirs);
+    std::vector<std::string> names;
+    for (const auto& s : r.steps)
+        names.push_back(s.name);
+    // Terraform's order: the lockfile first, then DynamoDB; released the same way
+    EXPECT_EQ(names, (std::vector<std::string>{"check", "lock s3-lockfile", "lock dynamodb",
+                                               "check after lock", "unlock s3-lockfile", "unlock dynamodb"}));
+    expect_clean_after(env, r);
+}
+
+// SIGTERM past shutdown_grace (or any cancellation) at each step of a restore: the locks it took
+// are released, the digest is right, the journal is gone and the audit record written. Before,
+// a cancelled restore left its locks until the next start and wrote no audit record.
+class CancelledRestore : public Restore, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(CancelledRestore, ReleasesItsLocksAndWritesItsAudit) {
+    const auto cfg = with_lock_table(true);
+    const auto& env = cfg.environments[0];
+    const std::string v1 = state_json(1, "lin"), v2 = state_json(2, "lin");
+    const auto v1_id = put(env.key, v1);
+    put(env.key, v2);
+    restore::restore_request req;
+    req.version_id = v1_id;
+    req.reason = "cancel test";
+    const auto p = plan(env, req);
+    ASSERT_TRUE(p.ok()) << p.refusals[0];
+    const std::string step = GetParam();
+    const auto r = execute_cancelled_after(env, req, p.token, step);
+    if (step == "verify") {
+        EXPECT_EQ(r.result, restore::outcome::ok) << r.message;  // nothing left to cancel
+    } else {
+        EXPECT_EQ(r.result, restore::outcome::failed) << r.message;
+        EXPECT_NE(r.message.find("cancelled during step"), std::string::npos) << r.message;
+    }
+    const auto now = current_bytes(env);
+    EXPECT_TRUE(now == v2 || tfstate::inspect(now).summary.serial == 3u)
+        << "neither the old nor the new state";
+    expect_clean_after(env, r);
+    const auto digest = item(env.lock_id() + "-md5");
+    if (step == "write" || step == "digest" || step == "verify") {
+        ASSERT_TRUE(digest) << "the state was written but its digest never set";
+        EXPECT_EQ(digest->at("Digest").value, crypto::md5_hex(now));
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(AtEachStep, CancelledRestore,
+                         ::testing::Values("lock s3-lockfile", "lock dynamodb", "check after lock",
+                                           "safety snapshot", "write", "digest", "verify"),
+                         [](const auto& info) {
+                             std::string n = info.param;
+                             for (auto& c : n)
+                                 c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                             return n;
+                         });
+
+// A restore killed between its state write and its digest write left a stale `-md5`: every
+// Terraform read then fails ("state data in S3 does not have the expected content"). The next
+// start settles the digest before it releases the lock.
+TEST_F(Restore, AKilledRestoreAfterItsWriteGetsItsDigestSettledAtTheNextStart) {
+    const auto cfg = with_lock_table();
+    const auto& env = cfg.environments[0];
+    const auto v1_id = put(env.key, state_json(1, "lin"));
+    const std::string v2 = state_json(2, "lin");
+    put(env.key, v2);
+    ASSERT_FALSE(run(restore::set_digest(*db_, table_, env.lock_id(), crypto::md5_hex(v2))).ec);
+    const fs::path config_file = work_ / "tfsnapd.yaml";
+    {
+        std::ofstream out(config_file);
+        out << "state_dir: " << (work_ / "state").string()
+            << "\ndefaults:\n  endpoint: " << harness_.s3_endpoint()
+            << "\n  dynamodb_endpoint: " << harness_.dynamodb_endpoint()
+            << "\n  path_style: true\nenvironments:\n  prod:\n    bucket: " << bucket_
+            << "\n    key: prod/terraform.tfstate\n    lock: { dynamodb_table: " << table_ << " }\n";
+    }
+    const fs::path marker = work_ / "stopped";
+    const std::string tool = TFSNAP_CRASH_TOOL;
+    std::vector<std::string> args{tool, config_file.string(), "prod", v1_id, "write", marker.string()};
+    std::vector<char*> argv;
+    for (auto& a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    ASSERT_EQ(::posix_spawn(&pid, tool.c_str(), nullptr, nullptr, argv.data(), environ), 0);
+    for (int i = 0; i < 300 && !fs::exists(marker); ++i)
+        std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(fs::exists(marker)) << "the tool never reached the step";
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+
+    // written, digest stale, lock held
+    const auto written = current_bytes(env);
+    ASSERT_NE(written, v2);
+    EXPECT_EQ(item(env.lock_id() + "-md5")->at("Digest").value, crypto::md5_hex(v2));
+    ASSERT_TRUE(item(env.lock_id()));
+
+    const auto recovered = run(restore::recover_journals(
+        *rctx_, owner(), cfg, [&](const config::environment&) { return access(); }));
+    ASSERT_EQ(recovered.size(), 1u);
+    EXPECT_TRUE(recovered[0].error.empty()) << recovered[0].error;
+    EXPECT_EQ(item(env.lock_id() + "-md5")->at("Digest").value, crypto::md5_hex(written));
+    EXPECT_FALSE(item(env.lock_id()));
+    EXPECT_TRUE(restore::scan(work_ / "state").journals.empty());
+    std::vector<std::string> lines;
+    ASSERT_FALSE(restore::read_audit(work_ / "state", lines, nullptr));
+    ASSERT_FALSE(lines.empty());
+    EXPECT_NE(lines.back().find("digest settled"), std::string::npos) << lines.back();
+}
+
+// Only the state_dir's owner recovers journals: a journal found by anyone else may belong to a
+// restore that is still running.
+TEST_F(Restore, RecoveryIsTheStateDirsOwnersAlone) {
+    const auto cfg = with_lock_table();
+    const auto& env = cfg.environments[0];
+    restore::journal_entry j;
+    j.restore_id = "r-live";
+    j.environment = "prod";
+    j.started_at = "2026-11-22T05:00:00Z";
+    j.requested_by = "bob@ops-1";
+    j.reason = "test";
+    j.step = "locked";
+    j.locks.push_back({"dynamodb", table_, env.lock_id(), "live-id"});
+    ASSERT_FALSE(restore::write_journal(work_ / "state", j));
+    dynamodb::item held;
+    held.emplace("LockID", dynamodb::attribute_value::string(env.lock_id()));
+    held.emplace("Info", dynamodb::attribute_value::string(
+                             R"({"ID":"live-id","Operation":"tfsnap-restore","Info":"","Who":"bob@ops-1",)"
+                             R"("Version":"tfsnap","Created":"2026-11-22T05:00:00Z","Path":")" +
+                             env.lock_id() + "\"}"));
+    ASSERT_FALSE(run(db_->put_item(table_, held, {})).ec);
+    // another directory's owner
+    const fs::path elsewhere = work_ / "elsewhere";
+    auto other = core::claim_dir(elsewhere, "test");
+    ASSERT_TRUE(other.owner);
+    const auto none = run(restore::recover_journals(*rctx_, *other.owner, cfg,
+                                                    [&](const config::environment&) { return access(); }));
+    EXPECT_TRUE(none.empty());
+    EXPECT_TRUE(item(env.lock_id()));
+    EXPECT_EQ(restore::scan(work_ / "state").journals.size(), 1u);
+    // a second claim of the same directory is refused while the first lives
+    const auto& mine = owner();
+    auto second = core::claim_dir(work_ / "state", "second");
+    EXPECT_TRUE(second.busy);
+    EXPECT_FALSE(second.owner);
+    (void)mine;
+}
+
+// While the daemon runs, a restore whose release failed (S3 or DynamoDB failing past its retries)
+// has its journal tried again; a restore still running in this process is left alone.
+TEST_F(Restore, RetryReleasesWhatAnEndedRestoreLeftAndLeavesRunningOnes) {
+    const auto cfg =
+        load("  prod:\n    bucket: " + bucket_ +
+             "\n    key: prod/terraform.tfstate\n    lock: { dynamodb_table: " + table_ +
+             " }\n  stage:\n    bucket: " + bucket_ +
+             "\n    key: stage/terraform.tfstate\n    lock: { dynamodb_table: " + table_ + " }\n");
+    const auto& prod = cfg.environments[0];
+    const auto& stage = cfg.environments[1];
+    auto plant = [&](const std::string& restore_id, const config::environment& env, const std::string& id) {
+        restore::journal_entry j;
+        j.restore_id = restore_id;
+        j.environment = env.name;
+        j.started_at = "2026-11-22T05:00:00Z";
+        j.requested_by = "bob@ops-1";
+        j.reason = "test";
+        j.step = "locked";
+        j.locks.push_back({"dynamodb", table_, env.lock_id(), id});
+        ASSERT_FALSE(restore::write_journal(work_ / "state", j));
+        dynamodb::item held;
+        held.emplace("LockID", dynamodb::attribute_value::string(env.lock_id()));
+        held.emplace("Info", dynamodb::attribute_value::string(
+                                 R"({"ID":")" + id +
+                                 R"(","Operation":"tfsnap-restore","Info":"","Who":"bob@ops-1",)"
+                                 R"("Version":"tfsnap","Created":"2026-11-22T05:00:00Z","Path":")" +
+                                 env.lock_id() + "\"}"));
+        ASSERT_FALSE(run(db_->put_item(table_, held, {})).ec);
+    };
+    plant("r-ended", prod, "ended-id");
+    plant("r-running", stage, "running-id");
+    rctx_->running.insert("r-running");
+    const auto done = run(
+        restore::retry_journals(*rctx_, owner(), cfg, [&](const config::environment&) { return access(); }));
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].restore_id, "r-ended");
+    EXPECT_FALSE(item(prod.lock_id()));
+    EXPECT_TRUE(item(stage.lock_id()));
+    const auto left = restore::scan(work_ / "state");
+    ASSERT_EQ(left.journals.size(), 1u);
+    EXPECT_EQ(left.journals[0].restore_id, "r-running");
+    rctx_->running.clear();
 }
 
 // ---------------------------------------------------------------------------- full restores
@@ -557,7 +885,8 @@ TEST_F(FullRestore, AFailedApplyIsReportedAndTheStateRestoreStands) {
     EXPECT_NE(r.terraform->tail.find("fake apply failed with 3"), std::string::npos) << r.terraform->tail;
     EXPECT_NE(r.message.find("not rolled back"), std::string::npos) << r.message;
     EXPECT_NE(r.message.find(r.safety_snapshot), std::string::npos) << r.message;
-    EXPECT_EQ(current_bytes(env), state_json(1, "lin"));  // the state restore stands
+    // the state restore stands: v1's bytes, serial rolled forward past v2's
+    EXPECT_EQ(current_bytes(env), tfstate::set_serial(state_json(1, "lin"), 3).bytes);
 }
 
 }  // namespace

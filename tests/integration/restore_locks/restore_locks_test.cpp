@@ -9,7 +9,10 @@
 #include "tfsnap/restore/locks.hpp"
 #include "tfsnap/s3/client.hpp"
 
+#include "tfsnap/crypto/hash.hpp"
+
 #include "support/harness_env.hpp"
+#include "support/loopback_http_server.hpp"
 #include "support/run_sync.hpp"
 
 #include <gtest/gtest.h>
@@ -17,8 +20,10 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -468,6 +473,83 @@ TEST_F(S3Lockfile, WithConditionalWritesA412MeansSomeoneElseWon) {
     const auto got = run(s3_->get_object(plain, lock_key_, "", sink));
     ASSERT_FALSE(got.ec) << s3::describe(got.ec, got.info);
     EXPECT_EQ(sink.data(), json);
+}
+
+// Terraform's lockWithFile sends the backend's encryption, ACL and x-amz-checksum-sha256 with the
+// lockfile, and a bucket policy may require them. The request as it reaches the server, recorded.
+TEST(S3LockfileWrites, TheLockfileIsWrittenAsTerraformWritesIt) {
+    std::mutex m;
+    std::optional<std::string> stored;
+    test::loopback_http_server server([&](const test::recorded_request& r) -> test::canned_response {
+        std::lock_guard g(m);
+        if (r.method == "PUT") {
+            stored = r.body;
+            return {.status = 200, .headers = {{"x-amz-version-id", "v1"}, {"ETag", "\"e1\""}}};
+        }
+        if ((r.method == "GET" || r.method == "HEAD") && stored)
+            return {.status = 200,
+                    .headers = {{"x-amz-version-id", "v1"},
+                                {"ETag", "\"e1\""},
+                                {"Content-Type", "application/json"}},
+                    .body = *stored};
+        if (r.method == "DELETE") {
+            stored.reset();
+            return {.status = 204};
+        }
+        return {.status = 404,
+                .headers = {{"Content-Type", "application/xml"}},
+                .body = "<Error><Code>NoSuchKey</Code><Message>none</Message></Error>"};
+    });
+    asio::io_context io;
+    core::system_wall_clock clock;
+    http::client http(io.get_executor(), http::client_config{});
+    s3::client_config cfg;
+    cfg.endpoint = server.url();
+    cfg.path_style = true;
+    auto creds = []() -> asio::awaitable<http::credentials_lookup> {
+        co_return http::credentials_lookup{{}, sigv4::credentials{"AKIDEXAMPLE", core::secret("secret"), {}}};
+    };
+    s3::client s3(http, cfg, creds, clock);
+    s3::put_options writes;
+    writes.sse = "aws:kms";
+    writes.kms_key_id = "arn:aws:kms:us-east-1:111122223333:key/k";
+    writes.acl = "bucket-owner-full-control";
+    writes.checksum_sha256 = true;
+    writes.if_match = "\"must-not-be-sent\"";
+    restore::s3_lockfile l(s3, "tf-state", "prod/terraform.tfstate", true, writes);
+    const auto a = run_sync(io, l.acquire(our_info("13131313-1313-4131-8131-131313131313")));
+    ASSERT_TRUE(a.acquired) << a.message;
+    const auto requests = server.requests();
+    const auto put =
+        std::find_if(requests.begin(), requests.end(), [](const auto& r) { return r.method == "PUT"; });
+    ASSERT_NE(put, requests.end());
+    EXPECT_EQ(put->target, "/tf-state/prod/terraform.tfstate.tflock");
+    EXPECT_EQ(put->header("content-type"), "application/json");
+    EXPECT_EQ(put->header("if-none-match"), "*");
+    EXPECT_EQ(put->header("if-match"), "");
+    EXPECT_EQ(put->header("x-amz-server-side-encryption"), "aws:kms");
+    EXPECT_EQ(put->header("x-amz-server-side-encryption-aws-kms-key-id"),
+              "arn:aws:kms:us-east-1:111122223333:key/k");
+    EXPECT_EQ(put->header("x-amz-acl"), "bucket-owner-full-control");
+    std::string raw;
+    ASSERT_TRUE(crypto::base64_decode(put->header("x-amz-checksum-sha256"), raw));
+    EXPECT_EQ(crypto::to_hex(raw), crypto::sha256_hex(put->body));
+    // every x-amz- header is signed
+    EXPECT_NE(put->header("authorization").find("x-amz-acl"), std::string::npos)
+        << put->header("authorization");
+}
+
+// radosgw (real S3 that verifies SigV4) accepts the lockfile written that way.
+TEST_F(S3Lockfile, RadosgwAcceptsTheBackendsWriteHeaders) {
+    s3::put_options writes;
+    writes.sse = "AES256";
+    writes.acl = "private";
+    writes.checksum_sha256 = true;
+    restore::s3_lockfile l(*s3_, bucket_, state_key_, false, writes);
+    const auto a = run(l.acquire(our_info("14141414-1414-4141-8141-141414141414")));
+    ASSERT_TRUE(a.acquired) << a.message;
+    const auto r = run(l.release("14141414-1414-4141-8141-141414141414"));
+    EXPECT_TRUE(r.released) << r.message;
 }
 
 TEST_F(S3Lockfile, AnUnreadableLockfileIsRefusedWithoutQuotingIt) {

@@ -503,3 +503,92 @@ TEST(S3Addressing, VirtualHostedAndPathStyleRequests) {
 }
 
 }  // namespace
+
+namespace {
+
+// ListObjectVersions against a scripted server: pages named by their key-marker, each pointing
+// at the next one, so that a test can make the server cycle or never end.
+class S3Paging : public ::testing::Test {
+protected:
+    // The page for `marker` ("" for the first): one version, and `next` as NextKeyMarker
+    // (truncated), or the end when `next` is empty.
+    static std::string page(const std::string& marker, const std::string& next) {
+        std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListVersionsResult>";
+        xml += "<IsTruncated>" + std::string(next.empty() ? "false" : "true") + "</IsTruncated>";
+        if (!next.empty())
+            xml += "<NextKeyMarker>" + next + "</NextKeyMarker><NextVersionIdMarker>v-" + next +
+                   "</NextVersionIdMarker>";
+        xml += "<Version><Key>k</Key><VersionId>v-" + (marker.empty() ? std::string("first") : marker) +
+               "</VersionId><IsLatest>false</IsLatest><LastModified>2026-11-22T02:11:50.000Z</LastModified>"
+               "<ETag>\"0123456789abcdef0123456789abcdef\"</ETag><Size>1</Size></Version>";
+        return xml + "</ListVersionsResult>";
+    }
+
+    // The key-marker a request asked for ("" when none).
+    static std::string marker_of(const std::string& target) {
+        const auto at = target.find("key-marker=");
+        if (at == std::string::npos)
+            return "";
+        const auto end = target.find('&', at);
+        return target.substr(at + 11, end == std::string::npos ? std::string::npos : end - at - 11);
+    }
+
+    s3::list_result list(test::loopback_http_server& server, int max_pages) {
+        asio::io_context io;
+        core::system_wall_clock clock;
+        http::client http(io.get_executor(), http::client_config{});
+        const auto creds = []() -> asio::awaitable<http::credentials_lookup> {
+            co_return http::credentials_lookup{{},
+                                               sigv4::credentials{"AKIDTEST", core::secret("secret"), {}}};
+        };
+        s3::client_config cfg;
+        cfg.endpoint = server.url();
+        cfg.path_style = true;
+        cfg.max_list_pages = max_pages;
+        s3::client c(http, cfg, creds, clock);
+        return test::run_sync(io, c.list_object_versions("b", "k"));
+    }
+};
+
+TEST_F(S3Paging, AMarkerThatComesBackAfterOtherPagesIsALoop) {
+    // "" -> A -> B -> A -> B ...: never the same marker twice in a row
+    test::loopback_http_server server([](const test::recorded_request& r) {
+        const auto m = marker_of(r.target);
+        return test::canned_response{.body = page(m, m == "A" ? "B" : "A")};
+    });
+    const auto l = list(server, 1000);
+    EXPECT_EQ(l.ec, s3::errc::paging_loop) << s3::describe(l.ec, l.info);
+    EXPECT_NE(s3::describe(l.ec, l.info).find("S3 returned the same page marker twice"), std::string::npos)
+        << s3::describe(l.ec, l.info);
+    EXPECT_TRUE(l.entries.empty());
+    EXPECT_EQ(server.requests().size(), 3u);  // "", A, B: B's answer names A again
+}
+
+TEST_F(S3Paging, AListingBeyondThePageCapFails) {
+    // every page points at a new one
+    test::loopback_http_server server([](const test::recorded_request& r) {
+        const auto m = marker_of(r.target);
+        return test::canned_response{.body = page(m, m + "x")};
+    });
+    const auto l = list(server, 5);
+    EXPECT_EQ(l.ec, s3::errc::too_many_pages) << s3::describe(l.ec, l.info);
+    EXPECT_NE(s3::describe(l.ec, l.info).find("stopped after 5 pages"), std::string::npos)
+        << s3::describe(l.ec, l.info);
+    EXPECT_TRUE(l.entries.empty());
+    EXPECT_EQ(server.requests().size(), 5u);
+}
+
+TEST_F(S3Paging, AListingWithinTheCapIsWhole) {
+    // "" -> A -> B -> end
+    test::loopback_http_server server([](const test::recorded_request& r) {
+        const auto m = marker_of(r.target);
+        return test::canned_response{.body = page(m, m.empty() ? "A" : m == "A" ? "B" : "")};
+    });
+    const auto l = list(server, 3);
+    ASSERT_FALSE(l.ec) << s3::describe(l.ec, l.info);
+    EXPECT_EQ(l.pages, 3);
+    ASSERT_EQ(l.entries.size(), 3u);
+    EXPECT_EQ(l.entries[2].version_id, "v-B");
+}
+
+}  // namespace

@@ -26,8 +26,15 @@ const bad_case cases[] = {
      "environments.prod.frobnicate: unknown key \"frobnicate\"; valid keys: source, path, bucket, key, "
      "workspace, workspace_key_prefix, region, endpoint, dynamodb_endpoint, path_style, ca_file, "
      "credentials, "
-     "lock, schedules, retention, copy, always_snapshot, verify, conditional_writes, terraform_dir, "
-     "terraform_bin, terraform_timeout"},
+     "lock, schedules, retention, copy, always_snapshot, verify, conditional_writes, encrypt, kms_key_id, acl, "
+     "skip_s3_checksum, terraform_dir, terraform_bin, terraform_timeout"},
+    {"UnknownCannedAcl", with_env("    acl: bucket-owner-full\n"), 5, 10,
+     "environments.prod.acl: unknown canned ACL \"bucket-owner-full\"; write one of private, public-read, "
+     "public-read-write, authenticated-read, aws-exec-read, bucket-owner-read, bucket-owner-full-control, "
+     "log-delivery-write, as the backend's acl"},
+    {"KmsKeyWithoutEncrypt", with_env("    kms_key_id: alias/terraform\n"), 5, 17,
+     "environments.prod.kms_key_id: kms_key_id is set but encrypt is not: Terraform's backend ignores the key "
+     "then; add encrypt: true beside kms_key_id, as in the backend block"},
     {"BadWorkspace", with_env("    workspace: \"a/b\"\n"), 5, 16,
      "environments.prod.workspace: invalid workspace name \"a/b\"; write the workspace as `terraform "
      "workspace "
@@ -194,6 +201,16 @@ const bad_case cases[] = {
      "\"/etc/ssl/certs/ca-certificates.crt\""},
     {"ZeroConcurrentJobs", with_env("max_concurrent_jobs: 0\n"), 5, 22,
      "max_concurrent_jobs: must be at least 1, got 0; write how many backups may run at once, such as 4"},
+    {"ReservedConnectionsNotBelowTheTotal",
+     with_env("control:\n  max_connections: 8\n  reserved_for_operators: 8\n"), 7, 27,
+     "control.reserved_for_operators: must be smaller than control.max_connections (8), got 8; keep some "
+     "connections for readers, such as 2"},
+    {"ZeroConnectionsPerUid", with_env("control:\n  max_connections_per_uid: 0\n"), 6, 28,
+     "control.max_connections_per_uid: must be at least 1, got 0; write how many connections one user may "
+     "hold open, such as 8"},
+    {"NameCacheTtlNotADuration", with_env("control: { name_cache_ttl: soon }\n"), 5, 28,
+     "control.name_cache_ttl: invalid duration \"soon\"; write a number and a unit, such as 90s, 5m, 12h or "
+     "7d"},
     {"RelativeTerraformDir", with_env("    terraform_dir: infra/prod\n"), 5, 20,
      "environments.prod.terraform_dir: the path \"infra/prod\" is not absolute; write a path that starts "
      "with '/', "

@@ -98,6 +98,39 @@ TEST(ConfigLoad, MinimalEnvironmentGetsBuiltInDefaults) {
     EXPECT_EQ(r.config->control.socket, "/run/tfsnap/control.sock");
 }
 
+TEST(ConfigLoad, ControlLimits) {
+    const auto r = load_string(
+        "control:\n"
+        "  max_connections: 64\n"
+        "  max_connections_per_uid: 4\n"
+        "  reserved_for_operators: 16\n"
+        "  max_long_polls_per_uid: 2\n"
+        "  name_cache_ttl: 10s\n"
+        "environments:\n"
+        "  prod: { bucket: tf-state, key: k }\n",
+        "limits.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& c = r.config->control;
+    EXPECT_EQ(c.max_connections, 64);
+    EXPECT_EQ(c.max_connections_per_uid, 4);
+    EXPECT_EQ(c.reserved_for_operators, 16);
+    EXPECT_EQ(c.max_long_polls_per_uid, 2);
+    EXPECT_EQ(c.name_cache_ttl, duration{10});
+
+    // the defaults; and with a small total and no reservation given, a quarter of it is kept
+    const auto d = load_string("environments:\n  prod: { bucket: tf-state, key: k }\n", "d.yaml");
+    ASSERT_TRUE(d.ok()) << dump(d);
+    EXPECT_EQ(d.config->control.max_connections, 32);
+    EXPECT_EQ(d.config->control.max_connections_per_uid, 8);
+    EXPECT_EQ(d.config->control.reserved_for_operators, 8);
+    EXPECT_EQ(d.config->control.max_long_polls_per_uid, 4);
+    EXPECT_EQ(d.config->control.name_cache_ttl, duration{30});
+    const auto small = load_string(
+        "control: { max_connections: 4 }\nenvironments:\n  prod: { bucket: tf-state, key: k }\n", "s.yaml");
+    ASSERT_TRUE(small.ok()) << dump(small);
+    EXPECT_EQ(small.config->control.reserved_for_operators, 1);
+}
+
 TEST(ConfigLoad, DefaultScheduleAppliesWithoutAList) {
     const auto r = load_string(
         "defaults:\n"
@@ -314,6 +347,46 @@ TEST(ConfigLoad, WorkspacesAndRestoreSettings) {
     EXPECT_FALSE(custom.conditional_writes);
     EXPECT_EQ(custom.terraform_timeout, std::chrono::minutes{30});
     EXPECT_EQ(r.config->find("plain")->key, "app/terraform.tfstate");
+}
+
+// AWS S3 honours If-Match / If-None-Match; radosgw 16 does not on versioned buckets. Without a
+// setting, conditional writes follow the endpoint.
+TEST(ConfigLoad, ConditionalWritesDefaultFromTheEndpoint) {
+    const auto r = load_string(
+        "environments:\n"
+        "  aws:\n    bucket: tf-state\n    key: k\n"
+        "  aws-fips:\n    bucket: tf-state\n    key: k\n    endpoint: https://s3-fips.us-east-1.amazonaws.com\n"
+        "  rgw:\n    bucket: tf-state\n    key: k\n    endpoint: http://127.0.0.1:7480\n"
+        "  rgw-on:\n    bucket: tf-state\n    key: k\n    endpoint: http://127.0.0.1:7480\n"
+        "    conditional_writes: true\n"
+        "  aws-off:\n    bucket: tf-state\n    key: k\n    conditional_writes: false\n",
+        "cw.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_TRUE(r.config->find("aws")->conditional_writes);
+    EXPECT_TRUE(r.config->find("aws-fips")->conditional_writes);
+    EXPECT_FALSE(r.config->find("rgw")->conditional_writes);
+    EXPECT_TRUE(r.config->find("rgw-on")->conditional_writes);
+    EXPECT_FALSE(r.config->find("aws-off")->conditional_writes);
+}
+
+TEST(ConfigLoad, BackendWriteSettings) {
+    const auto r = load_string(
+        "defaults: { encrypt: true, acl: bucket-owner-full-control }\n"
+        "environments:\n"
+        "  kms:\n    bucket: tf-state\n    key: k\n    kms_key_id: alias/terraform\n"
+        "    skip_s3_checksum: true\n"
+        "  plain:\n    bucket: tf-state\n    key: k\n    encrypt: false\n    acl: private\n",
+        "w.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& kms = r.config->find("kms")->writes;
+    EXPECT_TRUE(kms.encrypt);
+    EXPECT_EQ(kms.kms_key_id, "alias/terraform");
+    EXPECT_EQ(kms.acl, "bucket-owner-full-control");
+    EXPECT_TRUE(kms.skip_s3_checksum);
+    const auto& plain = r.config->find("plain")->writes;
+    EXPECT_FALSE(plain.encrypt);
+    EXPECT_EQ(plain.acl, "private");
+    EXPECT_FALSE(plain.skip_s3_checksum);
 }
 
 }  // namespace

@@ -67,6 +67,24 @@ TEST(Validate, Endpoints) {
     EXPECT_NE(check_endpoint("https://"), std::nullopt);
 }
 
+TEST(Validate, AwsEndpoints) {
+    EXPECT_TRUE(is_aws_endpoint("https://s3.amazonaws.com"));
+    EXPECT_TRUE(is_aws_endpoint("https://s3.eu-central-1.amazonaws.com"));
+    EXPECT_TRUE(is_aws_endpoint("https://S3.Us-East-1.AmazonAWS.com:443/"));
+    EXPECT_TRUE(is_aws_endpoint("https://s3.cn-north-1.amazonaws.com.cn"));
+    EXPECT_FALSE(is_aws_endpoint("http://127.0.0.1:7480"));
+    EXPECT_FALSE(is_aws_endpoint("https://amazonaws.com.evil.example"));
+    EXPECT_FALSE(is_aws_endpoint("https://notamazonaws.com"));
+    EXPECT_FALSE(is_aws_endpoint("s3.amazonaws.com"));
+}
+
+TEST(Validate, CannedAcls) {
+    EXPECT_TRUE(is_canned_acl("bucket-owner-full-control"));
+    EXPECT_TRUE(is_canned_acl("private"));
+    EXPECT_FALSE(is_canned_acl("Private"));
+    EXPECT_FALSE(is_canned_acl(""));
+}
+
 TEST(Validate, Principals) {
     EXPECT_TRUE(is_valid_principal("group:tfsnap"));
     EXPECT_TRUE(is_valid_principal("user:ops_1"));

@@ -41,20 +41,20 @@ TEST(ControlBody, RestoreDefaults) {
     EXPECT_TRUE(r.value.dry_run);
     EXPECT_EQ(r.value.reason, "oops");
     EXPECT_FALSE(r.value.force_lineage);
-    EXPECT_FALSE(r.value.roll_forward_serial);
+    EXPECT_TRUE(r.value.roll_forward_serial);  // the default
     EXPECT_EQ(r.value.token, "");
 }
 
 TEST(ControlBody, RestoreEveryField) {
     const auto r = parse_restore_body(R"({"at":"2025-01-15T11:30:00+01:00","mode":"full","dry_run":false,
-        "reason":"roll back","force_lineage":true,"roll_forward_serial":true,"token":"abc.def"})");
+        "reason":"roll back","force_lineage":true,"roll_forward_serial":false,"token":"abc.def"})");
     ASSERT_TRUE(r.ok()) << r.error->message;
     ASSERT_TRUE(r.value.at);
     EXPECT_EQ(*r.value.at, std::chrono::sys_days{std::chrono::year{2025} / 1 / 15} + 10h + 30min);
     EXPECT_EQ(r.value.mode, "full");
     EXPECT_FALSE(r.value.dry_run);
     EXPECT_TRUE(r.value.force_lineage);
-    EXPECT_TRUE(r.value.roll_forward_serial);
+    EXPECT_FALSE(r.value.roll_forward_serial);
     EXPECT_EQ(r.value.token, "abc.def");
 
     const auto v = parse_restore_body(R"({"version_id":"3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY","reason":"r"})");

@@ -7,6 +7,7 @@
 // work was left on the io_context.
 #include "tfsnap/control/server.hpp"
 #include "tfsnap/control/error.hpp"
+#include "tfsnap/control/system_resolver.hpp"
 #include "tfsnap/process/run.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -38,15 +39,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace tfsnap::control {
@@ -740,6 +745,478 @@ TEST_F(ControlServer, AuthorizesThePeerByUserAndGroup) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Fairness: clients of other uids that hold connections open
+
+// uid and gid to become
+using identity = std::optional<std::pair<uid_t, gid_t>>;
+
+// The identity of a user of the system (nullopt when it does not exist).
+identity user_identity(const char* name) {
+    const passwd* pw = ::getpwnam(name);
+    if (pw == nullptr)
+        return std::nullopt;
+    return std::make_pair(pw->pw_uid, pw->pw_gid);
+}
+
+// A forked client that (when `drop`) becomes another user, opens `connections` connections to
+// `path` one after the other, sends `request` on each and reads the response, and reports one
+// line per connection: "<status> <open|closed> <body>" (closed: the server ended the connection
+// after the response). It keeps every connection open until release(). Exit codes: 0 ok, 10
+// could not drop, 11 could not connect.
+class holder {
+public:
+    holder(asio::any_io_executor ex, const std::string& path, const std::string& request, int connections,
+           identity drop)
+        : out_(ex), connections_(connections) {
+        int report[2];
+        int hold[2];
+        if (::pipe(report) != 0 || ::pipe(hold) != 0)
+            throw std::runtime_error("pipe");
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::memcpy(addr.sun_path, path.data(), path.size());
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            // nothing of the parent's but these two: another holder's pipe kept open here would
+            // keep that holder's child from ever seeing its end
+            for (int fd = 3; fd < 4096; ++fd) {
+                if (fd != report[1] && fd != hold[0])
+                    ::close(fd);
+            }
+            if (drop) {
+                const gid_t g = drop->second;
+                if (::setgroups(1, &g) != 0 || ::setgid(g) != 0 || ::setuid(drop->first) != 0)
+                    ::_exit(10);
+            }
+            std::vector<int> open;
+            for (int i = 0; i < connections; ++i) {
+                const int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+                if (s < 0 || ::connect(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
+                    ::_exit(11);
+                open.push_back(s);
+                std::string line = exchange(s, request) + "\n";
+                if (::write(report[1], line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+                    ::_exit(13);
+            }
+            char c = 0;
+            while (::read(hold[0], &c, 1) > 0) {
+            }
+            ::_exit(0);
+        }
+        ::close(report[1]);
+        ::close(hold[0]);
+        out_.assign(report[0]);
+        hold_ = hold[1];
+    }
+
+    // Every connection's report (fewer when the child failed or 10 s passed).
+    asio::awaitable<std::vector<std::string>> reports() {
+        std::array<char, 4096> chunk{};
+        const auto buffer = asio::buffer(chunk);
+        asio::steady_timer timer(out_.get_executor());
+        timer.expires_after(10s);
+        while (lines().size() < static_cast<std::size_t>(connections_)) {
+            const auto r = co_await (out_.async_read_some(buffer, use_tuple) || timer.async_wait(use_tuple));
+            if (r.index() != 0 || std::get<0>(std::get<0>(r)))
+                break;
+            raw_.append(chunk.data(), std::get<1>(std::get<0>(r)));
+        }
+        co_return lines();
+    }
+
+    // Lets the child close its connections and exit; its exit code.
+    asio::awaitable<int> release() {
+        ::close(hold_);
+        hold_ = -1;
+        std::array<char, 4096> chunk{};
+        const auto buffer = asio::buffer(chunk);
+        asio::steady_timer timer(out_.get_executor());
+        timer.expires_after(10s);
+        for (;;) {
+            const auto r = co_await (out_.async_read_some(buffer, use_tuple) || timer.async_wait(use_tuple));
+            if (r.index() != 0 || std::get<0>(std::get<0>(r)))
+                break;
+        }
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        co_return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+
+    ~holder() {
+        if (hold_ >= 0)
+            ::close(hold_);
+    }
+
+private:
+    // In the child: sends `request` and reads one response on `s`; its report line.
+    static std::string exchange(int s, const std::string& request) {
+        for (std::size_t off = 0; off < request.size();) {
+            const auto n = ::write(s, request.data() + off, request.size() - off);
+            if (n <= 0)
+                return "0 closed write failed";
+            off += static_cast<std::size_t>(n);
+        }
+        timeval tv{10, 0};
+        ::setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        std::string in;
+        char buf[4096];
+        std::size_t header_end = std::string::npos;
+        std::size_t length = 0;
+        while (header_end == std::string::npos || in.size() < header_end + 4 + length) {
+            const auto n = ::read(s, buf, sizeof buf);
+            if (n <= 0)
+                return "0 closed no response";
+            in.append(buf, static_cast<std::size_t>(n));
+            if (header_end == std::string::npos && (header_end = in.find("\r\n\r\n")) != std::string::npos) {
+                const auto cl = in.find("Content-Length: ");
+                if (cl != std::string::npos && cl < header_end)
+                    length = std::stoul(in.substr(cl + 16));
+            }
+        }
+        const std::string status = in.substr(9, 3);
+        // whether the server closes: at once after an error, not within 50 ms after a success
+        const bool error = status[0] != '2';
+        const timeval wait = error ? timeval{2, 0} : timeval{0, 50000};
+        ::setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+        const auto n = ::read(s, buf, sizeof buf);
+        return status + (n == 0 ? " closed " : " open ") + in.substr(header_end + 4, length);
+    }
+
+    std::vector<std::string> lines() const {
+        std::vector<std::string> out;
+        std::size_t at = 0;
+        for (auto nl = raw_.find('\n'); nl != std::string::npos; nl = raw_.find('\n', at)) {
+            out.push_back(raw_.substr(at, nl - at));
+            at = nl + 1;
+        }
+        return out;
+    }
+
+    pid_t pid_ = -1;
+    asio::posix::stream_descriptor out_;
+    int hold_ = -1;
+    int connections_ = 0;
+    std::string raw_;
+};
+
+std::size_t count_prefix(const std::vector<std::string>& lines, const std::string& prefix) {
+    return static_cast<std::size_t>(
+        std::count_if(lines.begin(), lines.end(), [&](const auto& l) { return l.rfind(prefix, 0) == 0; }));
+}
+
+class ControlFairness : public ControlServer {
+protected:
+    void SetUp() override {
+        ControlServer::SetUp();
+        if (::geteuid() != 0)
+            GTEST_SKIP() << "needs root, to connect as other users (nobody, daemon)";
+        reader_ = user_identity("nobody");
+        operator_ = user_identity("daemon");
+        if (!reader_ || !operator_)
+            GTEST_SKIP() << "no nobody or daemon user";
+        // other users reach the socket: the directory is searchable, the socket 0666
+        fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    }
+
+    server_config fair_config() const {
+        auto c = config();
+        c.mode = 0666;
+        c.access.readers = {"user:nobody"};
+        c.access.operators = {"user:daemon"};
+        return c;
+    }
+
+    identity reader_;
+    identity operator_;
+};
+
+TEST_F(ControlFairness, AReaderHoldingManyConnectionsLocksOutNeitherOperatorsNorRoot) {
+    // the defaults: 32 in all, 8 per uid, the last 8 for operators
+    auto cfg = fair_config();
+    ASSERT_EQ(cfg.access.max_connections, 32);
+    ASSERT_EQ(cfg.access.max_connections_per_uid, 8);
+    ASSERT_EQ(cfg.access.reserved_for_operators, 8);
+    std::vector<std::string> reader, op;
+    std::optional<reply> root;
+    int reader_exit = -1, op_exit = -1;
+    std::uint64_t per_uid = 0;
+    drive(cfg, echo(), [&](harness& h) -> asio::awaitable<void> {
+        holder r(io_.get_executor(), path_, get("/v1/status"), 32, reader_);
+        reader = co_await r.reports();
+        holder o(io_.get_executor(), path_, get("/v1/status"), 2, operator_);
+        op = co_await o.reports();
+        client c(io_.get_executor());
+        {
+            const auto connected = co_await c.connect(path_);
+            EXPECT_FALSE(connected);
+        }
+        {
+            const std::string q = get("/v1/status");
+            root = co_await c.roundtrip(q);
+        }
+        per_uid = h.srv.counters().rejected_per_uid;
+        c.close();
+        reader_exit = co_await r.release();
+        op_exit = co_await o.release();
+    });
+    ASSERT_EQ(reader.size(), 32u);
+    EXPECT_EQ(count_prefix(reader, "200 open "), 8u) << reader[0];
+    EXPECT_EQ(count_prefix(reader, "503 closed "), 24u) << reader.back();
+    EXPECT_NE(reader.back().find(R"("code":"too_many_connections")"), std::string::npos) << reader.back();
+    EXPECT_NE(reader.back().find("control.max_connections_per_uid"), std::string::npos) << reader.back();
+    EXPECT_EQ(per_uid, 24u);
+    ASSERT_EQ(op.size(), 2u);
+    EXPECT_EQ(op[0].substr(0, 9), "200 open ");
+    EXPECT_EQ(op[1].substr(0, 9), "200 open ");
+    ASSERT_TRUE(root);
+    EXPECT_EQ(root->status, 200u);
+    EXPECT_EQ(reader_exit, 0);
+    EXPECT_EQ(op_exit, 0);
+}
+
+TEST_F(ControlFairness, TheLastConnectionsAreKeptForOperatorsAndRoot) {
+    // readers fill the shared part (6 of 8); the last 2 are for root and operators
+    auto cfg = fair_config();
+    cfg.access.max_connections = 8;
+    cfg.access.max_connections_per_uid = 8;
+    cfg.access.reserved_for_operators = 2;
+    std::vector<std::string> reader, op, reader_again;
+    std::optional<reply> root;
+    std::uint64_t reserved = 0;
+    drive(cfg, echo(), [&](harness& h) -> asio::awaitable<void> {
+        holder r(io_.get_executor(), path_, get("/v1/status"), 8, reader_);
+        reader = co_await r.reports();
+        holder o(io_.get_executor(), path_, get("/v1/status"), 1, operator_);
+        op = co_await o.reports();
+        client c(io_.get_executor());
+        {
+            const auto connected = co_await c.connect(path_);
+            EXPECT_FALSE(connected);
+        }
+        {
+            const std::string q = get("/v1/status");
+            root = co_await c.roundtrip(q);
+        }
+        reserved = h.srv.counters().rejected_reserved;
+        c.close();
+        co_await r.release();
+        co_await o.release();
+    });
+    ASSERT_EQ(reader.size(), 8u);
+    EXPECT_EQ(count_prefix(reader, "200 open "), 6u);
+    EXPECT_EQ(count_prefix(reader, "503 closed "), 2u);
+    EXPECT_NE(reader.back().find("kept for root and operators (control.reserved_for_operators)"),
+              std::string::npos)
+        << reader.back();
+    EXPECT_EQ(reserved, 2u);
+    ASSERT_EQ(op.size(), 1u);
+    EXPECT_EQ(op[0].substr(0, 9), "200 open ");
+    ASSERT_TRUE(root);
+    EXPECT_EQ(root->status, 200u);
+}
+
+TEST_F(ControlFairness, ADeniedConnectionIsClosed) {
+    auto cfg = fair_config();
+    cfg.access.readers = {};
+    std::vector<std::string> denied, allowed;
+    drive(cfg, echo(), [&](harness&) -> asio::awaitable<void> {
+        // keep-alive requests: a 403 closes anyway; an operator's 200 does not
+        holder n(io_.get_executor(), path_, get("/v1/status"), 1, reader_);
+        denied = co_await n.reports();
+        holder o(io_.get_executor(), path_, get("/v1/status"), 1, operator_);
+        allowed = co_await o.reports();
+        co_await n.release();
+        co_await o.release();
+    });
+    ASSERT_EQ(denied.size(), 1u);
+    EXPECT_EQ(denied[0].substr(0, 11), "403 closed ") << denied[0];
+    EXPECT_NE(denied[0].find(R"("code":"forbidden")"), std::string::npos) << denied[0];
+    ASSERT_EQ(allowed.size(), 1u);
+    EXPECT_EQ(allowed[0].substr(0, 9), "200 open ") << allowed[0];
+    EXPECT_TRUE(seen_.size() == 1u);
+}
+
+TEST_F(ControlFairness, LongPollsAreBoundedPerUid) {
+    auto cfg = fair_config();
+    cfg.access.max_long_polls_per_uid = 2;
+    change_notifier jobs(io_.get_executor());
+    int started = 0;
+    std::vector<poll_result> results;
+    handler h = [&](request_context ctx) -> asio::awaitable<response> {
+        ++started;
+        const std::chrono::milliseconds wait = 30s;
+        const auto r = co_await ctx.long_poll(jobs, wait);
+        results.push_back(r);
+        if (r == poll_result::limited)
+            co_return ctx.too_many_long_polls();
+        co_return json_response(200, R"({"state":"succeeded"})");
+    };
+    std::vector<std::string> a, b, limited, other_user;
+    std::optional<reply> root;
+    drive(cfg, h, [&](harness&) -> asio::awaitable<void> {
+        holder first(io_.get_executor(), path_, get("/v1/jobs/1?wait=30s"), 1, reader_);
+        holder second(io_.get_executor(), path_, get("/v1/jobs/1?wait=30s"), 1, reader_);
+        co_await until(started, 2);
+        EXPECT_EQ(started, 2);
+        // a third of the same uid is answered at once
+        holder third(io_.get_executor(), path_, get("/v1/jobs/1?wait=30s"), 1, reader_);
+        limited = co_await third.reports();
+        EXPECT_TRUE(results.size() == 1u);
+        // another uid, and root, still wait
+        holder op(io_.get_executor(), path_, get("/v1/jobs/1?wait=30s"), 1, operator_);
+        client c(io_.get_executor());
+        {
+            const auto connected = co_await c.connect(path_);
+            EXPECT_FALSE(connected);
+        }
+        {
+            const std::string q = get("/v1/jobs/1?wait=30s");
+            const auto sent = co_await c.send(q);
+            EXPECT_FALSE(sent);
+        }
+        co_await until(started, 5);
+        EXPECT_EQ(results.size(), 1u);
+        jobs.notify_all();
+        a = co_await first.reports();
+        b = co_await second.reports();
+        other_user = co_await op.reports();
+        root = co_await c.receive();
+        co_await first.release();
+        co_await second.release();
+        co_await third.release();
+        co_await op.release();
+    });
+    ASSERT_EQ(limited.size(), 1u);
+    EXPECT_EQ(limited[0].substr(0, 9), "429 open ") << limited[0];
+    EXPECT_NE(limited[0].find(R"("code":"too_many_long_polls")"), std::string::npos) << limited[0];
+    ASSERT_EQ(a.size(), 1u);
+    ASSERT_EQ(b.size(), 1u);
+    ASSERT_EQ(other_user.size(), 1u);
+    EXPECT_EQ(a[0].substr(0, 4), "200 ");
+    EXPECT_EQ(b[0].substr(0, 4), "200 ");
+    EXPECT_EQ(other_user[0].substr(0, 4), "200 ");
+    ASSERT_TRUE(root);
+    EXPECT_EQ(root->status, 200u);
+    ASSERT_EQ(results.size(), 5u);
+    EXPECT_EQ(results[0], poll_result::limited);
+    EXPECT_EQ(std::count(results.begin(), results.end(), poll_result::changed), 4);
+}
+
+// A resolver that sleeps before it answers for "slowpoke", and records the threads it ran on.
+class slow_resolver final : public name_resolver {
+public:
+    explicit slow_resolver(std::chrono::milliseconds delay) : delay_(delay) {}
+    std::optional<std::uint32_t> user_id(std::string_view name) const override {
+        note();
+        if (name == "slowpoke") {
+            entered_ = true;
+            std::this_thread::sleep_for(delay_);
+            return 4242;
+        }
+        return system_.user_id(name);
+    }
+    std::optional<std::uint32_t> group_id(std::string_view name) const override {
+        note();
+        return system_.group_id(name);
+    }
+    std::optional<std::string> user_name(std::uint32_t uid) const override {
+        note();
+        return system_.user_name(uid);
+    }
+    bool entered() const { return entered_; }
+    bool ran_on(std::thread::id t) const {
+        std::lock_guard lock(m_);
+        return std::find(threads_.begin(), threads_.end(), t) != threads_.end();
+    }
+
+private:
+    void note() const {
+        std::lock_guard lock(m_);
+        threads_.push_back(std::this_thread::get_id());
+    }
+    std::chrono::milliseconds delay_;
+    system_name_resolver system_;
+    mutable std::atomic<bool> entered_{false};
+    mutable std::mutex m_;
+    mutable std::vector<std::thread::id> threads_;
+};
+
+TEST_F(ControlFairness, ASlowNameLookupDoesNotStallOtherConnections) {
+    auto names = std::make_shared<slow_resolver>(1500ms);
+    auto cfg = fair_config();
+    cfg.access.readers = {"user:slowpoke", "user:nobody"};
+    cfg.names = names;
+    std::vector<std::string> slow;
+    std::optional<reply> quick;
+    std::chrono::steady_clock::duration quick_took{};
+    std::chrono::steady_clock::duration longest_gap{};
+    bool slow_answered_first = true;
+    drive(cfg, echo(), [&](harness&) -> asio::awaitable<void> {
+        // nobody's request needs the principals resolved: slowpoke takes 1.5 s
+        holder a(io_.get_executor(), path_, get("/v1/status"), 1, reader_);
+        // the event loop keeps turning while the lookup sleeps: no gap between these wake-ups
+        // comes near the lookup's 1.5 s
+        auto last = std::chrono::steady_clock::now();
+        for (int i = 0; i < 500 && !names->entered(); ++i) {
+            co_await sleep_for(5ms);
+            const auto now = std::chrono::steady_clock::now();
+            longest_gap = std::max(longest_gap, now - last);
+            last = now;
+        }
+        EXPECT_TRUE(names->entered());
+        for (int i = 0; i < 20; ++i) {
+            co_await sleep_for(5ms);
+            const auto now = std::chrono::steady_clock::now();
+            longest_gap = std::max(longest_gap, now - last);
+            last = now;
+        }
+        // meanwhile another connection is served at once
+        client c(io_.get_executor());
+        const auto t0 = std::chrono::steady_clock::now();
+        {
+            const auto connected = co_await c.connect(path_);
+            EXPECT_FALSE(connected);
+        }
+        {
+            const std::string q = get("/v1/nope");
+            quick = co_await c.roundtrip(q);
+        }
+        quick_took = std::chrono::steady_clock::now() - t0;
+        slow_answered_first = !seen_.empty();
+        slow = co_await a.reports();
+        co_await a.release();
+    });
+    ASSERT_TRUE(quick);
+    EXPECT_EQ(quick->status, 404u);
+    EXPECT_LT(quick_took, 500ms);
+    EXPECT_LT(longest_gap, 500ms);
+    EXPECT_FALSE(slow_answered_first);
+    ASSERT_EQ(slow.size(), 1u);
+    EXPECT_EQ(slow[0].substr(0, 4), "200 ") << slow[0];       // once the lookup answered
+    EXPECT_FALSE(names->ran_on(std::this_thread::get_id()));  // never on the event loop
+}
+
+TEST_F(ControlServer, TheHandlerGetsThePeersUserName) {
+    std::string name;
+    handler h = [&](request_context ctx) -> asio::awaitable<response> {
+        name = co_await ctx.user_name();
+        co_return json_response(200, "{}");
+    };
+    drive(config(), h, [&](harness&) -> asio::awaitable<void> {
+        client c(io_.get_executor());
+        {
+            const auto connected = co_await c.connect(path_);
+            EXPECT_FALSE(connected);
+        }
+        {
+            const std::string q = get("/v1/status");
+            co_await c.roundtrip(q);
+        }
+    });
+    EXPECT_EQ(name, user_name(::geteuid()));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Binding
 
 TEST_F(ControlServer, ReplacesAStaleSocket) {
@@ -889,7 +1366,8 @@ TEST_F(ControlServer, AdoptsAListeningSocket) {
 
 TEST_F(ControlServer, ConnectionLimitAnswers503) {
     auto cfg = config();
-    cfg.max_connections = 2;
+    cfg.access.max_connections = 2;
+    cfg.access.reserved_for_operators = 0;
     std::optional<reply> first, second, refused, later;
     bool refused_closed = false;
     std::uint64_t rejected = 0;

@@ -324,5 +324,43 @@ TEST(ClaimsMismatch, SeveralDifferencesAreAllNamed) {
               R"(mode is "state-only" in the token but "full" in the request)");
 }
 
+// --------------------------------------------------------------------------- check_request_token
+
+// What tfsnapd knows when a restore is asked for: the request's own claims, not the versions.
+plan_claims request_of(const plan_claims& c) {
+    plan_claims r = c;
+    r.target_version.clear();
+    r.current_version.clear();
+    r.current_etag.clear();
+    r.expires_at = 0;
+    return r;
+}
+
+TEST(CheckRequestToken, TheTokenOfThisRequestPasses) {
+    const auto key = key_of(7);
+    const auto token = issue_token(sample(), key);
+    const auto r = check_request_token(token, key, now, request_of(sample()));
+    ASSERT_TRUE(r.ok()) << r.message;
+    EXPECT_EQ(r.claims, sample());  // the plan's versions, for the execution
+}
+
+TEST(CheckRequestToken, ForgedExpiredAndForeignTokensAreRefused) {
+    const auto key = key_of(7);
+    const auto token = issue_token(sample(), key);
+    EXPECT_EQ(check_request_token("not-a-token", key, now, request_of(sample())).ec, token_errc::malformed);
+    EXPECT_EQ(check_request_token(token, key_of(8), now, request_of(sample())).ec, token_errc::tampered);
+    EXPECT_EQ(check_request_token(token, key, now + token_lifetime, request_of(sample())).ec,
+              token_errc::expired);
+    auto other = request_of(sample());
+    other.requested_by = "mallory@ops-9";
+    other.mode = "full";
+    const auto r = check_request_token(token, key, now, other);
+    EXPECT_EQ(r.ec, token_errc::mismatch);
+    EXPECT_EQ(r.message, R"(mode is "state-only" in the token but "full" in the request; )"
+                         R"(requested_by is "alice@ops-1" in the token but "mallory@ops-9" in the request)");
+    EXPECT_EQ(boost::system::error_code(token_errc::mismatch).message(),
+              "the plan token was made for another request");
+}
+
 }  // namespace
 }  // namespace tfsnap::restore

@@ -238,6 +238,23 @@ TEST_F(Runner, OnDemandJobsShareTheLaneWithScheduledOnes) {
     stop();
 }
 
+TEST_F(Runner, JobIdsCountUpFromTheFirstId) {
+    runner_config cfg;
+    cfg.first_id = 7001;  // what tfsnapd's job_id_store hands it after a restart
+    start({make_test_spec("prod", "hourly", "0 * * * *")}, cfg);
+    run_until(at(0, 0, 0, 30));
+    fire backup;
+    backup.environment = "prod";
+    backup.name = "on-demand";
+    backup.lane = "prod";
+    const auto first = r_->submit(backup);
+    EXPECT_EQ(first.id, 7001u);
+    run_until(at(0, 1, 5));  // the on-demand job, then the 01:00 fire
+    ASSERT_EQ(r_->history().size(), 2u);
+    EXPECT_EQ(r_->history()[1].id, 7002u);
+    stop();
+}
+
 TEST_F(Runner, UpdatedSchedulesTakeEffectWithoutStoppingRunningJobs) {
     job_time_ = 30min;
     start({make_test_spec("prod", "hourly", "0 * * * *")});
@@ -288,6 +305,47 @@ TEST_F(Runner, ReplaceCancelsTheRunningJob) {
     stop();
     EXPECT_EQ(r_->history().back().status, job_status::cancelled);
     EXPECT_EQ(r_->counters().cancelled, 1u);
+}
+
+// An operator's restore holds Terraform's locks and may have half written the state: a
+// `concurrency: replace` schedule must wait for it, never cancel it (which used to leave the locks).
+TEST_F(Runner, ReplaceNeverCancelsAnOperatorsRestore) {
+    job_time_ = 150s;
+    start({make_test_spec("prod", "minutely", "* * * * *", 0s, missed_policy::run_once,
+                          concurrency_policy::replace)});
+    run_until(at(0, 0, 0, 30));
+    fire restore;
+    restore.environment = "prod";
+    restore.name = "restore";
+    restore.lane = "prod";
+    restore.request = "{}";
+    restore.replaceable = false;
+    const auto submitted = r_->submit(restore);
+    ASSERT_TRUE(submitted.accepted());
+    ASSERT_EQ(r_->in_flight(), 1u);
+
+    // 00:01 and 00:02 fire while the restore runs (until 00:03:00): they wait, the second replacing
+    // the first in the queue; neither cancels the restore.
+    run_until(at(0, 0, 2, 30));
+    EXPECT_EQ(r_->counters().replaced, 1u);
+    const auto active = r_->active();
+    ASSERT_EQ(active.size(), 2u);
+    EXPECT_EQ(active[0].id, submitted.id);
+    EXPECT_EQ(active[0].status, job_status::running);
+    EXPECT_EQ(active[1].status, job_status::queued);
+    EXPECT_EQ(active[1].detail, "waiting for job " + std::to_string(submitted.id) +
+                                    " (restore), which a schedule never replaces");
+
+    // the restore finishes on its own; then the waiting scheduled job runs
+    run_until(at(0, 0, 3, 30));
+    const auto rec = r_->find(submitted.id);
+    ASSERT_TRUE(rec);
+    EXPECT_EQ(rec->status, job_status::succeeded);
+    ASSERT_GE(starts_.size(), 2u);
+    EXPECT_EQ(starts_[1].what.name, "minutely");
+    EXPECT_EQ(starts_[1].at, tp(at(0, 0, 3)));
+    EXPECT_EQ(max_in_flight_, 1u);
+    stop();
 }
 
 TEST_F(Runner, GlobalCapRunsJobsTwoAtATimeInDueOrder) {
