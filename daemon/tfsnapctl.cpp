@@ -3,6 +3,8 @@
 
 #include "ctl_client.hpp"
 
+#include "tfsnap/core/json.hpp"
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -206,10 +208,9 @@ public:
         }
         status_ = r.status;
         raw_ = r.body;
-        doc_.SetNull();
-        doc_.Parse(r.body.c_str());
-        if (doc_.HasParseError())
-            doc_.SetNull();
+        // the answer is parsed iteratively and depth-bounded (null when it is not JSON): what a
+        // socket returns must not crash the client either, and printing walks it recursively
+        tfsnap::core::parse_json(doc_, r.body);
         if (r.status >= 200 && r.status < 300)
             return std::nullopt;
         return report_error();

@@ -1,5 +1,6 @@
 #include "tfsnap/aws/responses.hpp"
 
+#include "tfsnap/core/json.hpp"
 #include "tfsnap/core/rfc3339.hpp"
 
 #include "tfsnap/aws/detail/text.hpp"
@@ -95,7 +96,8 @@ std::optional<time_point> parse_iso8601(std::string_view t) {
     }
     const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(mo)},
                                           std::chrono::day{static_cast<unsigned>(d)}};
-    if (!ymd.ok() || h > 23 || mi > 59 || s > 60)
+    // time_point counts nanoseconds in 64 bits: years 1678 to 2262
+    if (!ymd.ok() || y < 1678 || y > 2261 || h > 23 || mi > 59 || s > 60)
         return std::nullopt;
     const auto tp = std::chrono::sys_days{ymd} + std::chrono::hours(h) + std::chrono::minutes(mi) +
                     std::chrono::seconds(s) - offset;
@@ -109,8 +111,7 @@ std::string format_iso8601(time_point t) {
 parsed_credentials parse_container_credentials(std::string_view json, container_kind kind) {
     const std::string provider = kind == container_kind::imds ? "imds" : "ecs";
     rapidjson::Document doc;
-    doc.Parse(json.data(), json.size());
-    if (doc.HasParseError() || !doc.IsObject())
+    if (!core::parse_json(doc, json).ok() || !doc.IsObject())
         return invalid(provider, "the credentials document is not a JSON object");
 
     if (kind == container_kind::imds) {
@@ -155,8 +156,7 @@ parsed_credentials parse_container_credentials(std::string_view json, container_
 
 std::optional<container_error> parse_container_error(std::string_view json) {
     rapidjson::Document doc;
-    doc.Parse(json.data(), json.size());
-    if (doc.HasParseError() || !doc.IsObject())
+    if (!core::parse_json(doc, json).ok() || !doc.IsObject())
         return std::nullopt;
     const auto code = member_string(doc, "code");
     if (!code)

@@ -87,8 +87,13 @@ manifest::state_summary summarise(const tfstate::inspection& in, std::vector<std
             return s;
         case tfstate::state_kind::encrypted:
             s.kind = manifest::state_kind::encrypted;
+            s.encryption_version = in.encryption_version;
             return s;
         case tfstate::state_kind::opaque:
+            // not JSON, or not a state: nothing to say. Too deep to read (or unreadable): say so,
+            // the bytes are protected all the same
+            if (!in.ok())
+                warnings.push_back(std::string(what) + ": " + in.message + "; snapshotted as an opaque blob");
             break;
     }
     s.kind = manifest::state_kind::opaque;

@@ -9,8 +9,10 @@
 // 2. GET exactly that version (versionId), streamed to a scratch file in the catalog while MD5
 //    and SHA-256 are computed; S3's ETag is checked against the MD5 when it is one.
 // 3. Summarise the state (tfstate::inspect_file): serial, lineage, terraform_version,
-//    resources. Encrypted (OpenTofu) and non-JSON states are snapshotted as opaque; a state in
-//    format 3 or older is snapshotted as opaque with a warning.
+//    resources. Encrypted (OpenTofu; the manifest records its encryption_version) and non-JSON
+//    states are snapshotted as opaque; a state in format 3 or older, or nested deeper than
+//    Terraform reads (tfstate/limits.hpp), is snapshotted as opaque with a warning. Its bytes,
+//    checksums and version are recorded all the same.
 // 4. Copy: server-side CopyObject of that version into the archive bucket (the bytes never
 //    pass through this host), or an AES-256-GCM sealed file in the snapshot directory.
 // 5. Write MANIFEST.json (atomically), commit it to git when catalog.git is on, prune, and run

@@ -1,5 +1,7 @@
 #include "tfsnap/backup/records.hpp"
 
+#include "tfsnap/core/json.hpp"
+
 #include <rapidjson/document.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
@@ -50,8 +52,7 @@ std::string serialize(const backup_check& c) {
 
 bool parse(std::string_view json, backup_check& out) {
     rapidjson::Document d;
-    d.Parse(json.data(), json.size());
-    if (d.HasParseError() || !d.IsObject())
+    if (!core::parse_json(d, json).ok() || !d.IsObject())
         return false;
     out = {get(d, "checked_at"), get(d, "result"),      get(d, "schedule"),
            get(d, "version_id"), get(d, "snapshot_id"), get(d, "message")};
@@ -67,8 +68,7 @@ catalog::status read_events(catalog::catalog& cat, std::string_view env, std::ve
         return s;
     }
     rapidjson::Document d;
-    d.Parse(text.data(), text.size());
-    if (d.HasParseError() || !d.IsObject() || !d.HasMember("events") || !d["events"].IsArray())
+    if (!core::parse_json(d, text).ok() || !d.IsObject() || !d.HasMember("events") || !d["events"].IsArray())
         return {};  // unreadable history is replaced; the catalog itself is unaffected
     for (const auto& e : d["events"].GetArray()) {
         if (e.IsObject())

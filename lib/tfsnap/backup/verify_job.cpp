@@ -8,6 +8,8 @@
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 
@@ -19,11 +21,25 @@ std::string digest_lock_id(const config::environment& env) {
     return env.bucket + "/" + env.key + "-md5";
 }
 
-namespace {
-
-bool is_md5_hex(std::string_view s) {
-    return s.size() == 32 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+std::optional<std::string> md5_from_etag(const s3::object_info& o) {
+    if (o.sse == "aws:kms" || o.sse == "aws:kms:dsse" || !o.kms_key_id.empty())
+        return std::nullopt;
+    std::string md5 = unquote_etag(o.etag);
+    if (md5.size() != 32 || md5.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+        return std::nullopt;
+    for (char& c : md5)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return md5;
 }
+
+bool same_md5(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+namespace {
 
 struct file_digest {
     bool ok = false;
@@ -217,8 +233,9 @@ private:
                 "cannot read the current state: " + s3::describe(h.ec, h.info));
             co_return;
         }
-        md5 = unquote_etag(h.object.etag);
-        if (!is_md5_hex(md5) || !h.object.kms_key_id.empty() || h.object.sse == "aws:kms") {
+        if (auto from_etag = md5_from_etag(h.object)) {
+            md5 = std::move(*from_etag);
+        } else {
             http::discard_sink sink;
             const auto g = co_await access_.s3->get_object(env_.bucket, env_.key, h.object.version_id, sink);
             if (g.ec) {
@@ -228,7 +245,7 @@ private:
             }
             md5 = g.md5_hex;
         }
-        if (digest == md5) {
+        if (same_md5(digest, md5)) {
             add(std::string(), "digest", true, lock_id + " matches the current state (MD5 " + md5 + ")");
         } else {
             add(std::string(), "digest", false,

@@ -21,7 +21,9 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tfsnap::backup {
@@ -51,5 +53,16 @@ std::string serialize(const verify_report& r);
 
 // Terraform's digest item key for a state: "<bucket>/<key>-md5".
 std::string digest_lock_id(const config::environment& env);
+
+// The MD5 of an object's bytes as its ETag gives it, in lower case, when the ETag is one: 32 hex
+// digits (either case, quoted or not) on an object that is not encrypted with SSE-KMS. SSE-KMS
+// ETags ("aws:kms", "aws:kms:dsse", or any KMS key id) look the same but are not MD5s of the
+// bytes, and a multipart ETag ("...-3") is not either, as s3::client decides for its own checks.
+// nullopt: read the bytes to learn their MD5.
+std::optional<std::string> md5_from_etag(const s3::object_info& o);
+
+// Whether two MD5s in hex are the same, whatever the case of their letters (Terraform writes lower
+// case; an item written by another tool or by hand may not be).
+bool same_md5(std::string_view a, std::string_view b) noexcept;
 
 }  // namespace tfsnap::backup

@@ -2,6 +2,7 @@
 
 #include "tfsnap/config/validate.hpp"
 #include "tfsnap/core/atomic_file.hpp"
+#include "tfsnap/core/json.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -539,8 +540,7 @@ std::string catalog::serialize_index(std::string_view env, const std::vector<ind
 bool catalog::parse_index(std::string_view text, std::vector<index_entry>& out) {
     out.clear();
     rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
-    if (doc.HasParseError() || !doc.IsObject())
+    if (!core::parse_json<rapidjson::kParseValidateEncodingFlag>(doc, text).ok() || !doc.IsObject())
         return false;
     auto member = [](const rapidjson::Value& o, const char* name) -> const rapidjson::Value* {
         const auto it = o.FindMember(name);

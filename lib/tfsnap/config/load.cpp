@@ -3,6 +3,7 @@
 #include "tfsnap/config/validate.hpp"
 #include "tfsnap/cron/expression.hpp"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -1133,6 +1134,12 @@ load_result load_string(std::string_view yaml, std::string file_name) {
     YAML::Node root;
     try {
         root = YAML::Load(std::string(yaml));
+    } catch (const YAML::DeepRecursion& e) {
+        // yaml-cpp's parser recurses per level and stops itself (DepthGuard) with "bad file"
+        r.report(e.mark, "", "the YAML nests too deeply to be read",
+                 "tfsnapd's configuration nests a few levels; look for runaway '[' or '{' here");
+        result.diagnostics = r.take_diagnostics();
+        return result;
     } catch (const YAML::ParserException& e) {
         // yaml-cpp's message for tab indentation ("illegal map value") does not say "tab"
         if (const auto tab = find_indentation_tab(yaml)) {

@@ -1,11 +1,11 @@
 #include "tfsnap/control/body.hpp"
 
 #include "tfsnap/config/validate.hpp"
+#include "tfsnap/core/json.hpp"
 #include "tfsnap/core/rfc3339.hpp"
 #include "tfsnap/manifest/manifest.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include <algorithm>
 #include <initializer_list>
@@ -40,15 +40,14 @@ public:
             doc_.SetObject();
             return;
         }
-        // iterative: a 64 KiB body of nested arrays must not exhaust the stack
-        doc_.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(body.data(),
-                                                                                           body.size());
-        if (doc_.HasParseError()) {
-            fail(body_error("invalid_json",
-                            std::string("the body is not valid JSON: ") +
-                                rapidjson::GetParseError_En(doc_.GetParseError()) + " (at byte " +
-                                std::to_string(doc_.GetErrorOffset()) + ")",
-                            ""));
+        // iterative and depth-bounded: a 64 KiB body of nested arrays must not exhaust the stack
+        const auto parsed = core::parse_json<rapidjson::kParseValidateEncodingFlag>(doc_, body);
+        if (parsed.ec == core::errc::json_too_deep) {
+            fail(body_error("invalid_json", "the body " + parsed.message, ""));
+            return;
+        }
+        if (!parsed.ok()) {
+            fail(body_error("invalid_json", "the body is " + parsed.message, ""));
             return;
         }
         if (!doc_.IsObject()) {

@@ -14,6 +14,10 @@ const char* describe(errc e) noexcept {
             return "operation cancelled";
         case errc::not_found:
             return "not found";
+        case errc::invalid_json:
+            return "not valid JSON";
+        case errc::json_too_deep:
+            return "JSON nests too deeply";
     }
     return "unknown tfsnap.core error";
 }

@@ -79,6 +79,8 @@ enum class errc {
     timeout,               // a deadline expired
     cancelled,             // the operation was cancelled on request
     not_found,             // the named thing does not exist
+    invalid_json,          // bytes from outside are not valid JSON (json.hpp)
+    json_too_deep,         // JSON from outside nests deeper than tfsnap reads (json.hpp)
 };
 
 const char* describe(errc e) noexcept;

@@ -2,7 +2,6 @@
 
 #include "tfsnap/crypto/hash.hpp"
 
-#include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <boost/crc.hpp>
@@ -19,40 +18,11 @@ using writer = rapidjson::Writer<rapidjson::StringBuffer>;
 namespace {
 
 constexpr std::size_t reply_limit = 16 * 1024 * 1024;
-constexpr std::size_t message_limit = 512;
 
-void write_value(writer& w, const attribute_value& v) {
-    if (v.type == attribute_value::kind::raw) {
-        w.RawValue(v.value.data(), v.value.size(), rapidjson::kObjectType);
-        return;
-    }
-    w.StartObject();
-    switch (v.type) {
-        case attribute_value::kind::s:
-            w.Key("S");
-            w.String(v.value.data(), static_cast<rapidjson::SizeType>(v.value.size()));
-            break;
-        case attribute_value::kind::n:
-            w.Key("N");
-            w.String(v.value.data(), static_cast<rapidjson::SizeType>(v.value.size()));
-            break;
-        case attribute_value::kind::boolean:
-            w.Key("BOOL");
-            w.Bool(v.value == "true");
-            break;
-        case attribute_value::kind::raw:
-            break;
-    }
-    w.EndObject();
-}
-
+// An item inside a request body, as json::encode_item writes it.
 void write_item(writer& w, const item& it) {
-    w.StartObject();
-    for (const auto& [name, value] : it) {
-        w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
-        write_value(w, value);
-    }
-    w.EndObject();
+    const std::string text = json::encode_item(it);
+    w.RawValue(text.data(), text.size(), rapidjson::kObjectType);
 }
 
 void write_expression_maps(writer& w, const expression& a, const expression* b) {
@@ -99,54 +69,7 @@ void write_condition(writer& w, const expression& condition, const expression* u
     write_expression_maps(w, condition, update);
 }
 
-std::optional<item> decode_object(const rapidjson::Value& obj) {
-    if (!obj.IsObject())
-        return std::nullopt;
-    item out;
-    for (const auto& m : obj.GetObject()) {
-        const auto& v = m.value;
-        if (!v.IsObject() || v.MemberCount() != 1)
-            return std::nullopt;
-        const auto& tv = *v.MemberBegin();
-        const std::string_view type(tv.name.GetString(), tv.name.GetStringLength());
-        attribute_value a;
-        if (type == "S" && tv.value.IsString()) {
-            a = attribute_value::string(tv.value.GetString());
-        } else if (type == "N" && tv.value.IsString()) {
-            a = attribute_value::number(tv.value.GetString());
-        } else if (type == "BOOL" && tv.value.IsBool()) {
-            a = attribute_value::boolean(tv.value.GetBool());
-        } else {
-            rapidjson::StringBuffer buf;
-            writer w(buf);
-            v.Accept(w);
-            a = {attribute_value::kind::raw, buf.GetString()};
-        }
-        out.emplace(std::string(m.name.GetString(), m.name.GetStringLength()), std::move(a));
-    }
-    return out;
-}
-
 }  // namespace
-
-namespace json {
-
-std::string encode_item(const item& it) {
-    rapidjson::StringBuffer buf;
-    writer w(buf);
-    write_item(w, it);
-    return buf.GetString();
-}
-
-std::optional<item> decode_item(std::string_view object_json) {
-    rapidjson::Document d;
-    d.Parse(object_json.data(), object_json.size());
-    if (d.HasParseError())
-        return std::nullopt;
-    return decode_object(d);
-}
-
-}  // namespace json
 
 struct client::call_result {
     error_code ec;
@@ -221,19 +144,10 @@ asio::awaitable<client::call_result> client::execute(const char* operation, cons
         }
         if (r.res.status == 200)
             co_return error_code{};
-        rapidjson::Document d;
-        d.Parse(sink.data().data(), sink.data().size());
-        if (!d.HasParseError() && d.IsObject() && d.HasMember("__type") && d["__type"].IsString()) {
-            std::string_view type = d["__type"].GetString();
-            if (const auto hash = type.rfind('#'); hash != std::string_view::npos)
-                type = type.substr(hash + 1);
-            out.info.type = std::string(type);
-            for (const char* key : {"message", "Message"}) {
-                if (d.HasMember(key) && d[key].IsString()) {
-                    out.info.message = std::string(d[key].GetString()).substr(0, message_limit);
-                }
-            }
-            co_return from_type(type, r.res.status);
+        if (auto e = json::parse_error_reply(sink.data())) {
+            out.info.type = std::move(e->type);
+            out.info.message = std::move(e->message);
+            co_return from_type(out.info.type, r.res.status);
         }
         if (const auto status = http::status_error(r.res.status))
             co_return status;
@@ -279,23 +193,13 @@ asio::awaitable<describe_table_result> client::describe_table(std::string table)
     out.info = std::move(r.info);
     if (r.ec)
         co_return out;
-    rapidjson::Document d;
-    d.Parse(r.body.data(), r.body.size());
-    if (d.HasParseError() || !d.IsObject() || !d.HasMember("Table") || !d["Table"].IsObject()) {
+    auto t = json::parse_describe_table_reply(r.body);
+    if (!t) {
         out.ec = errc::bad_response;
         co_return out;
     }
-    const auto& t = d["Table"];
-    if (t.HasMember("TableStatus") && t["TableStatus"].IsString())
-        out.status = t["TableStatus"].GetString();
-    if (t.HasMember("KeySchema") && t["KeySchema"].IsArray()) {
-        for (const auto& k : t["KeySchema"].GetArray()) {
-            if (k.IsObject() && k.HasMember("KeyType") && k["KeyType"] == "HASH" &&
-                k.HasMember("AttributeName") && k["AttributeName"].IsString()) {
-                out.hash_key = k["AttributeName"].GetString();
-            }
-        }
-    }
+    out.status = std::move(t->status);
+    out.hash_key = std::move(t->hash_key);
     co_return out;
 }
 
@@ -333,17 +237,12 @@ asio::awaitable<get_item_result> client::get_item(std::string table, item key, b
     out.info = std::move(r.info);
     if (r.ec)
         co_return out;
-    rapidjson::Document d;
-    d.Parse(r.body.data(), r.body.size());
-    if (d.HasParseError() || !d.IsObject()) {
+    auto reply = json::parse_get_item_reply(r.body);
+    if (!reply) {
         out.ec = errc::bad_response;
         co_return out;
     }
-    if (d.HasMember("Item")) {
-        out.found = decode_object(d["Item"]);
-        if (!out.found)
-            out.ec = errc::bad_response;
-    }
+    out.found = std::move(reply->found);
     co_return out;
 }
 

@@ -2,8 +2,9 @@
 // The DynamoDB operations of Terraform's lock table, over the JSON 1.0 protocol
 // (`X-Amz-Target: DynamoDB_20120810.<Operation>`), signed with SigV4.
 //
-// Items hold string (S), number (N) and boolean (BOOL) attributes, which is what the lock
-// table uses; other attribute types in an item read are kept as their raw JSON.
+// Items (item.hpp) hold string (S), number (N) and boolean (BOOL) attributes, which is what the
+// lock table uses; other attribute types in an item read are kept as their raw JSON. The JSON of
+// bodies and replies is json.hpp's (pure, depth-bounded).
 // Conditional writes are not retried after the server may have acted (a retry would fail on
 // its own earlier success); throttling is retried, since nothing was written.
 // Responses are checked against DynamoDB's x-amz-crc32 header when present.
@@ -12,6 +13,8 @@
 
 #include "tfsnap/core/clock.hpp"
 #include "tfsnap/dynamodb/error.hpp"
+#include "tfsnap/dynamodb/item.hpp"
+#include "tfsnap/dynamodb/json.hpp"
 #include "tfsnap/http/aws_request.hpp"
 #include "tfsnap/http/client.hpp"
 #include "tfsnap/http/retry.hpp"
@@ -25,18 +28,6 @@
 #include <vector>
 
 namespace tfsnap::dynamodb {
-
-struct attribute_value {
-    enum class kind { s, n, boolean, raw };
-    kind type = kind::s;
-    std::string value;  // the string; the number as text; "true"/"false"; or the raw JSON
-
-    static attribute_value string(std::string v) { return {kind::s, std::move(v)}; }
-    static attribute_value number(std::string v) { return {kind::n, std::move(v)}; }
-    static attribute_value boolean(bool v) { return {kind::boolean, v ? "true" : "false"}; }
-    friend bool operator==(const attribute_value&, const attribute_value&) = default;
-};
-using item = std::map<std::string, attribute_value>;
 
 // An expression with its placeholders, e.g. text "attribute_not_exists(#id)",
 // names {"#id": "LockID"}, or values {":d": S("abc")}.
@@ -100,11 +91,5 @@ private:
     http::url base_;
     bool base_ok_ = false;
 };
-
-// JSON of the request bodies and replies; pure, for tests.
-namespace json {
-std::string encode_item(const item& it);
-std::optional<item> decode_item(std::string_view object_json);
-}  // namespace json
 
 }  // namespace tfsnap::dynamodb

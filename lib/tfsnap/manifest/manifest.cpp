@@ -1,12 +1,12 @@
 #include "tfsnap/manifest/manifest.hpp"
 
+#include "tfsnap/core/json.hpp"
 #include "tfsnap/core/rfc3339.hpp"
 
 #include "tfsnap/config/validate.hpp"
 #include "tfsnap/manifest/error.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
@@ -272,6 +272,10 @@ std::string write(const manifest& m) {
         put_nullable(w, m.state->terraform_version);
         key(w, "resource_count");
         put_nullable(w, m.state->resource_count);
+        if (m.state->encryption_version) {
+            key(w, "encryption_version");
+            put(w, *m.state->encryption_version);
+        }
         w.EndObject();
     }
     if (m.copy) {
@@ -308,11 +312,10 @@ std::string write(const manifest& m) {
 read_result read(std::string_view json) {
     read_result out;
     rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
-    if (doc.HasParseError()) {
+    if (const auto parsed = core::parse_json<rapidjson::kParseValidateEncodingFlag>(doc, json);
+        !parsed.ok()) {
         out.ec = make_error_code(errc::not_json);
-        out.detail = "offset " + std::to_string(doc.GetErrorOffset()) + ": " +
-                     rapidjson::GetParseError_En(doc.GetParseError());
+        out.detail = parsed.message;
         return out;
     }
     if (!doc.IsObject()) {
@@ -386,6 +389,7 @@ read_result read(std::string_view json) {
         s.lineage = r.nullable_string("lineage");
         s.terraform_version = r.nullable_string("terraform_version");
         s.resource_count = r.nullable_uint("resource_count");
+        s.encryption_version = r.nullable_string("encryption_version");
         m.state = std::move(s);
     }
     if (const auto* cp = top.nullable_object("copy")) {

@@ -54,13 +54,16 @@ enum class state_kind { state, encrypted, opaque };
 std::string_view to_string(state_kind k) noexcept;
 std::optional<state_kind> parse_state_kind(std::string_view s) noexcept;
 
-// What the state holds; the optional fields are empty unless kind == state_kind::state.
+// What the state holds; serial, lineage, terraform_version and resource_count are empty unless
+// kind == state_kind::state, encryption_version unless kind == state_kind::encrypted (written only
+// when set).
 struct state_summary {
     state_kind kind = state_kind::state;
     std::optional<std::uint64_t> serial;
     std::optional<std::string> lineage;
     std::optional<std::string> terraform_version;
     std::optional<std::uint64_t> resource_count;
+    std::optional<std::string> encryption_version = std::nullopt;  // OpenTofu's encryption format, e.g. "v0"
 
     bool operator==(const state_summary&) const = default;
 };

@@ -1,5 +1,7 @@
 #include "tfsnap/restore/audit.hpp"
 
+#include "tfsnap/core/json.hpp"
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -35,7 +37,8 @@ std::string to_json_line(const audit_record& r) {
     str("reason", r.reason);
     w.Key("plan");
     rapidjson::Document plan;
-    if (!r.plan_json.empty() && !plan.Parse(r.plan_json.data(), r.plan_json.size()).HasParseError())
+    // Accept recurses: the plan is parsed with the depth bound that keeps that safe
+    if (!r.plan_json.empty() && core::parse_json(plan, r.plan_json).ok())
         plan.Accept(w);
     else
         w.Null();
@@ -106,7 +109,7 @@ core::file_error read_audit(const fs::path& state_dir, std::vector<std::string>&
             end = text.size();
         std::string line = text.substr(start, end - start);
         rapidjson::Document d;
-        if (complete && !d.Parse(line.data(), line.size()).HasParseError() && d.IsObject())
+        if (complete && core::parse_json(d, line).ok() && d.IsObject())
             lines.push_back(std::move(line));
         else if (torn != nullptr && !line.empty())
             ++*torn;

@@ -1,5 +1,6 @@
 #include "tfsnap/restore/plan_token.hpp"
 
+#include "tfsnap/core/json.hpp"
 #include "tfsnap/core/rfc3339.hpp"
 #include "tfsnap/crypto/hash.hpp"
 
@@ -115,8 +116,7 @@ std::string canonical_payload(const plan_claims& c) {
 // Every key exactly once, with its type; nothing else.
 std::optional<plan_claims> parse_payload(std::string_view payload) {
     rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseIterativeFlag>(payload.data(), payload.size());
-    if (doc.HasParseError() || !doc.IsObject())
+    if (!core::parse_json(doc, payload).ok() || !doc.IsObject())
         return std::nullopt;
     plan_claims c;
     struct string_field {

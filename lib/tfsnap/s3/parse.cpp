@@ -155,11 +155,24 @@ std::optional<copy_document> parse_copy_result(std::string_view xml) {
     return copy_document{quote_etag(etag)};
 }
 
+// time_point counts nanoseconds in 64 bits (years 1678 to 2262): a date outside that range is
+// refused, not converted with a signed overflow.
+namespace {
+
+template <class Duration>
+bool representable(date::sys_time<Duration> tp) {
+    constexpr auto lo = std::chrono::duration_cast<Duration>(time_point::min().time_since_epoch());
+    constexpr auto hi = std::chrono::duration_cast<Duration>(time_point::max().time_since_epoch());
+    return tp.time_since_epoch() > lo && tp.time_since_epoch() < hi;
+}
+
+}  // namespace
+
 std::optional<time_point> parse_http_date(std::string_view text) {
     std::istringstream in{std::string(text)};
     date::sys_seconds tp;
     in >> date::parse("%a, %d %b %Y %H:%M:%S GMT", tp);
-    if (in.fail())
+    if (in.fail() || !representable(tp))
         return std::nullopt;
     return time_point(tp);
 }
@@ -173,7 +186,7 @@ std::optional<time_point> parse_iso8601(std::string_view text) {
     std::istringstream in{s};
     date::sys_time<std::chrono::milliseconds> tp;
     in >> date::parse("%FT%TZ", tp);
-    if (in.fail())
+    if (in.fail() || !representable(tp))
         return std::nullopt;
     return std::chrono::time_point_cast<time_point::duration>(tp);
 }

@@ -242,10 +242,12 @@ std::string signed_header_names(const param_list& headers) {
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
     std::string out;
-    for (const auto& n : names) {
-        if (!out.empty())
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        // by position, not by what was written: an empty name still takes its place, as in
+        // canonicalize_headers (the signer's own list)
+        if (i > 0)
             out += ';';
-        out += n;
+        out += names[i];
     }
     return out;
 }

@@ -1,7 +1,10 @@
 #include "tfsnap/tfstate/diff.hpp"
 
+#include "tfsnap/core/json.hpp"
 #include "tfsnap/tfstate/address.hpp"
+#include "tfsnap/tfstate/detail/go_json.hpp"
 #include "tfsnap/tfstate/error.hpp"
+#include "tfsnap/tfstate/limits.hpp"
 
 #include <rapidjson/document.h>
 
@@ -53,9 +56,15 @@ std::string_view view(const rapidjson::Value& v) {
     return {v.GetString(), v.GetStringLength()};
 }
 
-// Canonical form: object members in key order, lengths before contents so no two values
-// share an encoding.
-void hash_value(hasher& h, const rapidjson::Value& v) {
+// One array or object being hashed: its elements, or its members in key order, and the next one.
+struct open_container {
+    const rapidjson::Value* array = nullptr;  // null for an object
+    std::vector<const rapidjson::Value::Member*> members;
+    rapidjson::SizeType next = 0;
+};
+
+// A scalar's encoding, or the header of a container (pushed onto `open` for its contents).
+void hash_step(hasher& h, const rapidjson::Value& v, std::vector<open_container>& open) {
     switch (v.GetType()) {
         case rapidjson::kNullType:
             h.tag('n');
@@ -88,25 +97,47 @@ void hash_value(hasher& h, const rapidjson::Value& v) {
         case rapidjson::kArrayType:
             h.tag('a');
             h.size(v.Size());
-            for (const auto& e : v.GetArray()) {
-                hash_value(h, e);
-            }
+            open.push_back({&v, {}, 0});
             return;
         case rapidjson::kObjectType: {
             h.tag('o');
             h.size(v.MemberCount());
-            std::vector<const rapidjson::Value::Member*> members;
-            members.reserve(v.MemberCount());
+            open_container c;
+            c.members.reserve(v.MemberCount());
             for (const auto& m : v.GetObject()) {
-                members.push_back(&m);
+                c.members.push_back(&m);
             }
-            std::sort(members.begin(), members.end(),
+            std::sort(c.members.begin(), c.members.end(),
                       [](const auto* a, const auto* b) { return view(a->name) < view(b->name); });
-            for (const auto* m : members) {
-                h.text(view(m->name));
-                hash_value(h, m->value);
-            }
+            open.push_back(std::move(c));
             return;
+        }
+    }
+}
+
+// Canonical form: object members in key order, lengths before contents so no two values
+// share an encoding. Iterative, with an explicit stack: a state's values may nest as deep as
+// max_nesting, far beyond what recursion on a thread's stack survives.
+void hash_value(hasher& h, const rapidjson::Value& root) {
+    std::vector<open_container> open;
+    hash_step(h, root, open);
+    while (!open.empty()) {
+        open_container& c = open.back();
+        if (c.array != nullptr) {
+            if (c.next == c.array->Size()) {
+                open.pop_back();
+                continue;
+            }
+            const rapidjson::Value& e = (*c.array)[c.next++];
+            hash_step(h, e, open);  // may grow `open`: `c` is not used after this
+        } else {
+            if (c.next == c.members.size()) {
+                open.pop_back();
+                continue;
+            }
+            const rapidjson::Value::Member& m = *c.members[c.next++];
+            h.text(view(m.name));
+            hash_step(h, m.value, open);
         }
     }
 }
@@ -134,11 +165,27 @@ std::string string_member(const rapidjson::Value& obj, const char* name) {
     return v != nullptr && v->IsString() ? std::string{view(*v)} : std::string{};
 }
 
+// OpenTofu's sigil, read as summary.hpp describes: a non-empty string in the last top-level key
+// that Go matches to "encryption_version", and no such key of another type.
+bool is_encrypted(const rapidjson::Value& doc) {
+    std::string_view version;
+    for (const auto& m : doc.GetObject()) {
+        if (!detail::go_key_matches(view(m.name), "encryption_version") || m.value.IsNull()) {
+            continue;
+        }
+        if (!m.value.IsString()) {
+            return false;
+        }
+        version = view(m.value);
+    }
+    return !version.empty();
+}
+
 boost::system::error_code check_header(const rapidjson::Document& doc) {
-    if (doc.HasParseError() || !doc.IsObject()) {
+    if (!doc.IsObject()) {
         return errc::not_a_state;
     }
-    if (member(doc, "encrypted_data") != nullptr) {
+    if (is_encrypted(doc)) {
         return errc::encrypted;
     }
     const auto* version = member(doc, "version");
@@ -238,7 +285,10 @@ boost::system::error_code index_outputs(const rapidjson::Value& outputs, state_i
 
 boost::system::error_code index_state(std::string_view bytes, state_index& out) {
     rapidjson::Document doc;
-    doc.Parse(bytes.data(), bytes.size());
+    const core::json_status parsed = core::parse_json(doc, bytes, max_nesting);
+    if (parsed.ec == core::errc::json_too_deep) {
+        return errc::too_deep;
+    }
     if (const auto ec = check_header(doc)) {
         return ec;
     }

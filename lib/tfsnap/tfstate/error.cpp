@@ -20,6 +20,8 @@ const char* describe(errc e) noexcept {
             return "the state's top-level \"serial\" is not a non-negative integer";
         case errc::ambiguous_serial:
             return "the state has more than one top-level key that Terraform reads as \"serial\"";
+        case errc::too_deep:
+            return "the state nests deeper than 10000 levels, deeper than Terraform itself reads";
     }
     return "unknown tfsnap.tfstate error";
 }

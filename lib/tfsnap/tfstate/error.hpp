@@ -16,6 +16,7 @@ enum class errc {
     no_serial,            // rewrite.hpp: the object has no top-level "serial"
     bad_serial,           // rewrite.hpp: the top-level "serial" is not a non-negative integer
     ambiguous_serial,     // rewrite.hpp: more than one top-level key that Terraform reads as "serial"
+    too_deep,             // nests deeper than limits.hpp's max_nesting (deeper than Terraform reads)
 };
 
 const char* describe(errc e) noexcept;

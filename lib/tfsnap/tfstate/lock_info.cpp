@@ -1,12 +1,13 @@
 #include "tfsnap/tfstate/lock_info.hpp"
 
+#include "tfsnap/core/json.hpp"
 #include "tfsnap/core/rfc3339.hpp"
 #include "tfsnap/crypto/hash.hpp"
 #include "tfsnap/tfstate/detail/go_json.hpp"
+#include "tfsnap/tfstate/limits.hpp"
 
 #include <openssl/rand.h>
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <boost/system/system_error.hpp>
 
 #include <array>
@@ -146,12 +147,10 @@ std::string to_json(const lock_info& l) {
 
 std::optional<lock_info> parse_lock_info(std::string_view json, std::string* why) {
     rapidjson::Document doc;
-    // Iterative: a lock is someone else's bytes, and deep nesting in an unknown key must not
-    // exhaust the stack.
-    doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
-    if (doc.HasParseError()) {
-        fail(why, std::string("not JSON (") + rapidjson::GetParseError_En(doc.GetParseError()) +
-                      " at offset " + std::to_string(doc.GetErrorOffset()) + ")");
+    // a lock is someone else's bytes: deep nesting in an unknown key must not exhaust the stack;
+    // as deep as Go's json.Unmarshal reads is accepted (nothing here walks the nested values)
+    if (const auto parsed = core::parse_json(doc, json, max_nesting); !parsed.ok()) {
+        fail(why, parsed.message);
         return std::nullopt;
     }
     if (!doc.IsObject()) {

@@ -51,7 +51,8 @@ std::string to_json(const lock_info& l);
 // keys match case-insensitively (Go's folding), the last of duplicate keys wins, null leaves a
 // field empty, strings with invalid UTF-8 get U+FFFD per bad byte. Refused (nullopt, and the
 // reason in `*why` when `why` is not null) where Go refuses: not JSON, not an object, a field of
-// the wrong type, a Created that is not an RFC 3339 time ("2006-01-02T15:04:05[.frac](Z|±hh:mm)").
+// the wrong type, a Created that is not an RFC 3339 time ("2006-01-02T15:04:05[.frac](Z|±hh:mm)"),
+// JSON nested deeper than Go reads (limits.hpp; parsed without recursion).
 // `created` keeps the text as written (nanoseconds and zone offset included). An empty ID is not
 // refused here: Terraform treats such a lock as broken (statemgr.LockWithContext), callers decide.
 // Deliberately stricter than Go in one case: a bare `null` document is refused. The reason never

@@ -1,9 +1,10 @@
 #include "tfsnap/tfstate/rewrite.hpp"
 
+#include "tfsnap/core/json.hpp"
 #include "tfsnap/tfstate/detail/go_json.hpp"
 #include "tfsnap/tfstate/error.hpp"
+#include "tfsnap/tfstate/limits.hpp"
 
-#include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
@@ -135,9 +136,13 @@ serial_location locate_serial(std::string_view state_bytes) {
     serial_location out;
     rapidjson::MemoryStream stream{state_bytes.data(), state_bytes.size()};
     serial_handler handler{stream};
-    rapidjson::Reader reader;
-    constexpr unsigned flags = rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag;
-    const rapidjson::ParseResult result = reader.Parse<flags>(stream, handler);
+    const core::json_status result =
+        core::parse_json_sax<rapidjson::kParseNumbersAsStringsFlag>(stream, handler, max_nesting);
+    if (result.ec == core::errc::json_too_deep) {
+        out.ec = errc::too_deep;
+        out.message = "the state " + result.message + ", deeper than Terraform itself reads";
+        return out;
+    }
     switch (handler.stopped()) {
         case stop::not_object:
             out.ec = errc::not_a_state;
@@ -157,10 +162,9 @@ serial_location locate_serial(std::string_view state_bytes) {
         case stop::none:
             break;
     }
-    if (result.IsError()) {
+    if (!result.ok()) {
         out.ec = errc::not_a_state;
-        out.message = std::string("not valid JSON (") + rapidjson::GetParseError_En(result.Code()) +
-                      " at offset " + std::to_string(result.Offset()) + ")";
+        out.message = result.message;
         return out;
     }
     if (handler.found() == 0) {

@@ -1,6 +1,9 @@
 #include "tfsnap/tfstate/summary.hpp"
 
+#include "tfsnap/core/json.hpp"
+#include "tfsnap/tfstate/detail/go_json.hpp"
 #include "tfsnap/tfstate/error.hpp"
+#include "tfsnap/tfstate/limits.hpp"
 
 #include <rapidjson/filereadstream.h>
 #include <rapidjson/memorystream.h>
@@ -34,7 +37,13 @@ namespace {
 // open at depth 2, their keys arrive at depth 3, and instance objects open at depth 4.
 class summary_handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, summary_handler> {
 public:
-    bool Null() { return scalar(); }
+    bool Null() {
+        // Go leaves a string field alone on null
+        if (depth_ == 1 && top_ == top_key::encryption_version) {
+            return true;
+        }
+        return scalar();
+    }
     bool Bool(bool) { return scalar(); }
     bool Int(int) { return scalar(); }
     bool Int64(std::int64_t) { return scalar(); }
@@ -49,7 +58,9 @@ public:
             return root_not_object();
         }
         if (depth_ == 1) {
-            if (top_ == top_key::lineage) {
+            if (top_ == top_key::encryption_version) {
+                encryption_version_ = v;
+            } else if (top_ == top_key::lineage) {
                 lineage_ = v;
             } else if (top_ == top_key::terraform_version) {
                 terraform_version_ = v;
@@ -76,8 +87,9 @@ public:
                    : k == "outputs"           ? top_key::outputs
                    : k == "resources"         ? top_key::resources
                                               : top_key::other;
-            if (k == "encrypted_data") {
-                encrypted_ = true;
+            // OpenTofu reads its sigil with json.Unmarshal: Go's key matching, last one wins
+            if (top_ == top_key::other && detail::go_key_matches(k, "encryption_version")) {
+                top_ = top_key::encryption_version;
             }
         } else if (depth_ == 2 && section_ == section::outputs) {
             outputs_.emplace_back(k);
@@ -92,6 +104,7 @@ public:
 
     bool StartObject() {
         if (depth_ == 1) {
+            not_a_sigil();
             if (top_ == top_key::outputs) {
                 section_ = section::outputs;
             } else if (top_ == top_key::resources) {
@@ -124,6 +137,7 @@ public:
             return root_not_object();
         }
         if (depth_ == 1) {
+            not_a_sigil();
             if (top_ == top_key::resources) {
                 section_ = section::resources;
             } else if (top_ == top_key::outputs) {
@@ -150,8 +164,9 @@ public:
 
     inspection finish() {
         inspection out;
-        if (encrypted_) {
+        if (!encryption_version_.empty() && !encryption_refused_) {
             out.kind = state_kind::encrypted;
+            out.encryption_version = std::move(encryption_version_);
             return out;
         }
         if (!has_version_) {
@@ -193,7 +208,16 @@ public:
     }
 
 private:
-    enum class top_key { other, version, serial, lineage, terraform_version, outputs, resources };
+    enum class top_key {
+        other,
+        version,
+        serial,
+        lineage,
+        terraform_version,
+        outputs,
+        resources,
+        encryption_version
+    };
     enum class section { none, outputs, resources };
     enum class res_key { other, mode, module, instances };
     enum class mode { missing, managed, data, bad };
@@ -207,6 +231,15 @@ private:
     void structure_scalar() {
         if (top_ == top_key::outputs || top_ == top_key::resources) {
             malformed_ = true;
+        }
+        not_a_sigil();
+    }
+
+    // `encryption_version` that is not a string: json.Unmarshal fails, and OpenTofu then treats
+    // the object as plaintext, whatever another `encryption_version` key said.
+    void not_a_sigil() {
+        if (top_ == top_key::encryption_version) {
+            encryption_refused_ = true;
         }
     }
 
@@ -267,7 +300,8 @@ private:
     std::string module_;
 
     bool root_not_object_ = false;
-    bool encrypted_ = false;
+    std::string encryption_version_;
+    bool encryption_refused_ = false;
     bool malformed_ = false;
     bool has_version_ = false;
     int version_ = 0;
@@ -284,9 +318,14 @@ private:
 template <class Stream>
 inspection run(Stream& stream) {
     summary_handler handler;
-    rapidjson::Reader reader;
-    const rapidjson::ParseResult result = reader.Parse<rapidjson::kParseDefaultFlags>(stream, handler);
-    if (!result) {
+    const core::json_status result = core::parse_json_sax(stream, handler, max_nesting);
+    if (result.ec == core::errc::json_too_deep) {
+        inspection out;
+        out.ec = errc::too_deep;
+        out.message = "the state " + result.message + ", deeper than Terraform itself reads";
+        return out;
+    }
+    if (!result.ok()) {
         // Not JSON (or a root that is not an object): a valid snapshot, just not summarised.
         return inspection{};
     }

@@ -7,12 +7,16 @@
 // Classification:
 // - `state`: a JSON object with `"version": 4`; summarised.
 // - `legacy`: `"version"` 3 or older (before Terraform 0.12); refused with errc::legacy_format.
-// - `encrypted`: OpenTofu client-side encryption (an object with `encrypted_data`, alongside
-//   `encryption_version` and `meta`); a valid snapshot, treated as an opaque blob.
+// - `encrypted`: OpenTofu client-side encryption: an object whose top-level `encryption_version`
+//   is a non-empty string, the sigil OpenTofu itself goes by (internal/encryption/base.go:
+//   `basedata.Version`, "v0" today, beside `meta` and `encrypted_data`). Keys match as Go's
+//   json.Unmarshal matches them (case-insensitively; the last of duplicates wins). A valid
+//   snapshot whose contents cannot be read: no resources, no serial, no summary.
 // - `opaque`: not JSON, or JSON that is not a state object; a valid snapshot, not summarised.
 // A state object with a version newer than 4 is kind `state` with errc::unsupported_version and
 // no summary; a version 4 state whose resources or outputs have the wrong shape carries
-// errc::malformed.
+// errc::malformed. JSON nested deeper than limits.hpp's max_nesting (deeper than Terraform
+// itself reads) is kind `opaque` with errc::too_deep: the parse stops there, nothing recurses.
 //
 // Errors: `ec` (tfstate::errc, or the OS error from opening / reading a file) and `message`.
 // Neither ever contains state contents, which are user data.
@@ -48,10 +52,11 @@ struct state_summary {
 
 struct inspection {
     state_kind kind = state_kind::opaque;
-    int version = 0;               // format version, when the object declares one
-    state_summary summary;         // meaningful when kind == state and ok()
-    boost::system::error_code ec;  // set when tfsnap refuses the state (or the file is unreadable)
-    std::string message;           // says why, e.g. for errc::legacy_format the version found
+    int version = 0;                 // format version, when the object declares one
+    std::string encryption_version;  // kind == encrypted: OpenTofu's format, e.g. "v0"
+    state_summary summary;           // meaningful when kind == state and ok()
+    boost::system::error_code ec;    // set when tfsnap refuses the state (or the file is unreadable)
+    std::string message;             // says why, e.g. for errc::legacy_format the version found
 
     bool ok() const noexcept { return !ec; }
     bool summarised() const noexcept { return kind == state_kind::state && ok(); }

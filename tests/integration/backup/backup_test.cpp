@@ -10,6 +10,7 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
 #include <thread>
 
 namespace {
@@ -232,11 +233,37 @@ TEST_F(Backup, OpaqueAndEncryptedStatesAreSnapshottedNotSummarised) {
     const auto tofu = backup_of(cfg.environments[1]);
     ASSERT_TRUE(tofu.ok()) << tofu.message;
     EXPECT_EQ(manifest_of("tofu", tofu.snapshot_id).state->kind, manifest::state_kind::encrypted);
+    EXPECT_EQ(manifest_of("tofu", tofu.snapshot_id).state->encryption_version, "v0");
+    EXPECT_TRUE(tofu.warnings.empty());
+    EXPECT_TRUE(blob.warnings.empty());
     const auto old = backup_of(cfg.environments[2]);
     ASSERT_TRUE(old.ok()) << old.message;
     EXPECT_EQ(manifest_of("old", old.snapshot_id).state->kind, manifest::state_kind::opaque);
     ASSERT_EQ(old.warnings.size(), 1u);
     EXPECT_NE(old.warnings[0].find("3"), std::string::npos) << old.warnings[0];
+}
+
+// A state of 100,000 nested arrays (200 KB) overflowed the stack of the summary's recursive
+// parser and killed the daemon. It is snapshotted now, as opaque, with a warning that says why:
+// its bytes are protected like any other state's.
+TEST_F(Backup, StateTooDeepToReadIsSnapshottedAsOpaqueWithAWarning) {
+    const auto cfg = load("  deep:\n    bucket: " + bucket_ + "\n    key: deep/terraform.tfstate\n");
+    const std::string bytes = R"({"version":4,"serial":7,"lineage":"l","resources":[],"x":)" +
+                              std::string(100000, '[') + std::string(100000, ']') + "}";
+    const auto version = put("deep/terraform.tfstate", bytes);
+    const auto out = backup_of(cfg.environments[0]);
+    ASSERT_TRUE(out.ok()) << out.message;
+    const auto m = manifest_of("deep", out.snapshot_id);
+    ASSERT_TRUE(m.state);
+    EXPECT_EQ(m.state->kind, manifest::state_kind::opaque);
+    EXPECT_FALSE(m.state->serial);
+    EXPECT_EQ(m.terraform_state.version_id, version);
+    EXPECT_EQ(m.terraform_state.content_length, bytes.size());
+    ASSERT_TRUE(m.checksums);
+    EXPECT_EQ(m.checksums->sha256, crypto::sha256_hex(bytes));
+    ASSERT_EQ(out.warnings.size(), 1u);
+    EXPECT_NE(out.warnings[0].find("nests deeper than 10000 levels"), std::string::npos) << out.warnings[0];
+    EXPECT_NE(out.warnings[0].find("snapshotted as an opaque blob"), std::string::npos) << out.warnings[0];
 }
 
 TEST_F(Backup, LocalStateEnvironmentCopiesTheFile) {
@@ -482,6 +509,26 @@ TEST_F(Verify, CatchesADigestOutOfSync) {
     EXPECT_NE(p[0].detail.find("does not have the expected content"), std::string::npos) << p[0].detail;
     set_digest(env, crypto::md5_hex(bytes));
     EXPECT_TRUE(verify(env).ok());
+}
+
+// A digest written in upper-case hex (by another tool, or by hand) is the same MD5: Terraform
+// itself compares the bytes, not the text. This was reported as out of sync.
+TEST_F(Verify, DigestCaseDoesNotMatter) {
+    const auto cfg =
+        load("  prod:\n    bucket: " + bucket_ +
+             "\n    key: prod/terraform.tfstate\n    lock: { dynamodb_table: " + table_ + " }\n");
+    const auto& env = cfg.environments[0];
+    const auto bytes = state_json(1, "l");
+    put(env.key, bytes);
+    ASSERT_TRUE(backup_of(env).ok());
+    std::string upper = crypto::md5_hex(bytes);
+    for (char& c : upper)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    set_digest(env, upper);
+    const auto r = verify(env);
+    EXPECT_TRUE(r.ok()) << (problems(r).empty() ? r.error : problems(r)[0].detail);
+    set_digest(env, crypto::md5_hex("some other state"));
+    EXPECT_FALSE(verify(env).ok());
 }
 
 TEST_F(Verify, CatchesACorruptLocalCopyAndAMissingArchiveCopy) {

@@ -21,6 +21,32 @@ using namespace tfsnap::aws;
 using tfsnap::core::secret;
 using namespace std::chrono;
 
+// IMDS and container endpoints are answered by whatever listens there: 100,000 nested arrays
+// overflowed the stack of the recursive parser. Refused as a bad document now.
+TEST(ContainerCredentials, DeepNestingIsRefusedNotACrash) {
+    const std::string deep = R"({"AccessKeyId":"AKID","SecretAccessKey":"s","Token":"t","X":)" +
+                             std::string(100000, '[') + std::string(100000, ']') + "}";
+    for (const auto kind : {container_kind::imds, container_kind::ecs}) {
+        const auto r = parse_container_credentials(deep, kind);
+        EXPECT_EQ(r.ec, errc::invalid_response);
+        EXPECT_EQ(r.error.message, "the credentials document is not a JSON object");
+    }
+    EXPECT_FALSE(parse_container_error(R"({"code":"x","message":)" + std::string(100000, '[')));
+}
+
+// The clock counts nanoseconds in 64 bits (years 1678 to 2262): "9999-..." overflowed the
+// conversion (signed overflow, found by fuzz_aws_credentials). Refused now.
+TEST(Iso8601, YearsOutsideTheClocksRangeAreRefused) {
+    EXPECT_FALSE(parse_iso8601("9999-12-31T23:59:59Z"));
+    EXPECT_FALSE(parse_iso8601("2262-12-31T00:00:00Z"));
+    EXPECT_FALSE(parse_iso8601("1677-01-01T00:00:00Z"));
+    EXPECT_TRUE(parse_iso8601("2261-12-31T23:59:59.999999999Z"));
+    const auto r = parse_container_credentials(
+        R"({"AccessKeyId":"AKID","SecretAccessKey":"s","Token":"t","Expiration":"9999-12-31T23:59:59Z"})",
+        container_kind::imds);
+    EXPECT_EQ(r.ec, errc::invalid_response);
+}
+
 TEST(Iso8601, ParsesTheFormsAwsUses) {
     const auto base = sys_days{year{2017} / May / 17} + hours{15} + minutes{9} + seconds{54};
     EXPECT_EQ(parse_iso8601("2017-05-17T15:09:54Z"), base);

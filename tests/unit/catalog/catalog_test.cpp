@@ -202,6 +202,37 @@ TEST_F(Catalog, RepairsMissingCorruptOrStaleIndex) {
     EXPECT_EQ(listed(reopened, "prod"), expected);
 }
 
+// INDEX.json is rebuilt from the manifests when it cannot be read, nesting included (this crashed).
+TEST_F(Catalog, DeeplyNestedIndexIsRebuiltNotACrash) {
+    std::vector<index_entry> out;
+    EXPECT_FALSE(catalog::parse_index(R"({"format":"tfsnap-catalog-index","version":1,"snapshots":[)" +
+                                          std::string(100000, '[') + std::string(100000, ']') + "]}",
+                                      out));
+    catalog c(dir_);
+    ASSERT_FALSE(c.open());
+    add(c, "prod", "v1");
+    const auto expected = listed(c, "prod");
+    std::ofstream(dir_ / "catalog/prod/INDEX.json", std::ios::trunc) << std::string(100000, '[');
+    EXPECT_EQ(listed(c, "prod"), expected);
+}
+
+// An index whose strings decode to invalid UTF-8 ("\udc00", a lone surrogate) was accepted, then
+// written back as text its own parser refuses (found by fuzz_catalog_index). Refused at once now,
+// so the index is rebuilt from the manifests.
+TEST_F(Catalog, IndexWithALoneSurrogateIsRefused) {
+    std::vector<index_entry> out;
+    EXPECT_FALSE(catalog::parse_index(
+        R"({"format":"tfsnap-catalog-index","version":1,"snapshots":[{"snapshot_id":"2026-11-21T02-30-00Z",)"
+        R"("created_at":"202\ud66d\ude000:00Z","version_id":"v2","has_copy":false}]})",
+        out));
+    EXPECT_TRUE(catalog::parse_index(
+        R"({"format":"tfsnap-catalog-index","version":1,"snapshots":[{"snapshot_id":"2026-11-21T02-30-00Z",)"
+        R"("created_at":"2026-11-21T02:30:00Z","version_id":"v\u00e9","has_copy":false}]})",
+        out));
+    ASSERT_EQ(out.size(), 1U);
+    EXPECT_EQ(out[0].version_id, "v\xc3\xa9");
+}
+
 TEST_F(Catalog, ReportsCorruptManifest) {
     catalog c(dir_);
     ASSERT_FALSE(c.open());

@@ -15,6 +15,23 @@ std::string dump(const load_result& r) {
     return out;
 }
 
+// yaml-cpp recurses once per level and stops itself at its DepthGuard (about 500 nested flow
+// collections); the diagnostic says what happened, with the file and line, instead of "bad file".
+TEST(ConfigLoad, DeepNestingIsADiagnosticNotACrash) {
+    std::string maps;
+    for (int i = 0; i < 100000; ++i)
+        maps += "{a: ";
+    for (const std::string& deep : {std::string(100000, '[') + std::string(100000, ']'), maps}) {
+        const auto r =
+            load_string("state_dir: /var/lib/tfsnap\nenvironments:\n  x: " + deep + "\n", "t.yaml");
+        EXPECT_FALSE(r.ok());
+        ASSERT_EQ(r.diagnostics.size(), 1u) << dump(r);
+        EXPECT_EQ(r.diagnostics[0].file, "t.yaml");
+        EXPECT_EQ(r.diagnostics[0].line, 3);
+        EXPECT_EQ(r.diagnostics[0].message, "the YAML nests too deeply to be read") << dump(r);
+    }
+}
+
 TEST(ConfigLoad, ExampleFileIsValid) {
     const auto r = load_file(std::string(TFSNAP_SOURCE_DIR) + "/config/example.yaml");
     ASSERT_TRUE(r.ok()) << dump(r);

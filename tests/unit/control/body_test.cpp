@@ -119,7 +119,12 @@ TEST(ControlBody, DeeplyNestedJsonIsRefusedNotACrash) {
     const std::string nested = "{\"reason\":" + std::string(60000, '[') + std::string(60000, ']') + "}";
     const auto r = parse_undelete_body(nested);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error->code, "invalid_field");
+    EXPECT_EQ(r.error->status, 400U);
+    EXPECT_EQ(r.error->code, "invalid_json");
+    EXPECT_EQ(r.error->message, "the body nests deeper than 512 levels (at byte 521)");
+    // within the bound: parsed, then refused for its type
+    const std::string shallow = "{\"reason\":" + std::string(500, '[') + std::string(500, ']') + "}";
+    EXPECT_EQ(parse_undelete_body(shallow).error->code, "invalid_field");
 }
 
 TEST(ControlBody, Backup) {

@@ -36,6 +36,82 @@ TEST(DynamoDbJson, MalformedItemsAreRejected) {
     EXPECT_FALSE(json::decode_item(R"({"A":{"S":"x","N":"1"}})"));
 }
 
+// Attribute values nest through M and L; a hostile answer nesting 100,000 levels overflowed the
+// stack (recursive parse, then a recursive write of the raw value). Refused now; what nests within
+// the bound is kept raw and written back.
+TEST(DynamoDbJson, DeepNestingIsRefusedNotACrash) {
+    std::string deep = R"({"LockID":{"S":"k"},"Tree":)";
+    for (int i = 0; i < 100000; ++i)
+        deep += R"({"M":{"a":)";
+    EXPECT_FALSE(json::decode_item(deep + "null"));
+    EXPECT_FALSE(
+        json::decode_item(R"({"A":{"L":)" + std::string(100000, '[') + std::string(100000, ']') + "}}"));
+
+    std::string nested = R"({"LockID":{"S":"k"},"Tree":)";
+    std::string tail;
+    for (int i = 0; i < 100; ++i) {
+        nested += R"({"L":[)";
+        tail += "]}";
+    }
+    nested += R"({"S":"leaf"})" + tail + "}";
+    const auto it = json::decode_item(nested);
+    ASSERT_TRUE(it);
+    EXPECT_EQ(it->at("Tree").type, attribute_value::kind::raw);
+    EXPECT_EQ(json::encode_item(*it), nested);
+}
+
+// A raw attribute holding a number written back and read again is the same attribute (numbers
+// were parsed approximately, so 184467440737095516195 came back as ...480000.0; found by
+// fuzz_dynamodb_json).
+TEST(DynamoDbJson, RawNumbersRoundTripExactly) {
+    const auto it =
+        json::decode_item(R"({"Info":{"S":184467440737095516195},"X":{"L":[{"N":0.1},1e300,-2.5e-8]}})");
+    ASSERT_TRUE(it);
+    const auto back = json::decode_item(json::encode_item(*it));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, *it);
+    EXPECT_EQ(json::encode_item(*back), json::encode_item(*it));
+}
+
+TEST(DynamoDbJson, StringsKeepEveryByte) {
+    const auto it = json::decode_item(R"({"LockID":{"S":"a\u0000b"},"N":{"N":"1"}})");
+    ASSERT_TRUE(it);
+    EXPECT_EQ(it->at("LockID").value, std::string("a\0b", 3));
+}
+
+TEST(DynamoDbJson, ErrorReplies) {
+    const auto e = json::parse_error_reply(
+        R"({"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"failed"})");
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->type, "ConditionalCheckFailedException");
+    EXPECT_EQ(e->message, "failed");
+    const auto long_message =
+        json::parse_error_reply(R"({"__type":"X","Message":")" + std::string(2000, 'm') + "\"}");
+    ASSERT_TRUE(long_message);
+    EXPECT_EQ(long_message->message.size(), json::max_error_message);
+    EXPECT_FALSE(json::parse_error_reply(R"({"message":"no type"})"));
+    EXPECT_FALSE(json::parse_error_reply(R"(["__type"])"));
+    EXPECT_FALSE(json::parse_error_reply(R"({"__type":)" + std::string(100000, '[')));
+}
+
+TEST(DynamoDbJson, DescribeTableAndGetItemReplies) {
+    const auto t = json::parse_describe_table_reply(
+        R"({"Table":{"TableStatus":"ACTIVE","KeySchema":[{"AttributeName":"LockID","KeyType":"HASH"},7]}})");
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->status, "ACTIVE");
+    EXPECT_EQ(t->hash_key, "LockID");
+    EXPECT_FALSE(json::parse_describe_table_reply(R"({"Table":[]})"));
+
+    const auto none = json::parse_get_item_reply("{}");
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(none->found);
+    const auto found = json::parse_get_item_reply(R"({"Item":{"LockID":{"S":"k"}}})");
+    ASSERT_TRUE(found && found->found);
+    EXPECT_EQ(found->found->at("LockID").value, "k");
+    EXPECT_FALSE(json::parse_get_item_reply(R"({"Item":{"LockID":"k"}})"));
+    EXPECT_FALSE(json::parse_get_item_reply("[]"));
+}
+
 TEST(DynamoDbErrors, TypesMapToCodesAndRetryClasses) {
     EXPECT_EQ(from_type("com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException", 400),
               errc::conditional_check_failed);

@@ -59,14 +59,17 @@ TEST(Manifest, RoundTripsEveryField) {
 
 TEST(Manifest, RoundTripsOpaqueAndMinimal) {
     manifest m = full();
-    m.state = state_summary{state_kind::encrypted, {}, {}, {}, {}};
+    m.state = state_summary{state_kind::encrypted, {}, {}, {}, {}, "v0"};
     m.copy.reset();
     m.checksums.reset();
     m.expires_at.reset();
     m.pinned_until = "2030-01-01T00:00:00Z";
-    const auto r = read(write(m));
+    const std::string text = write(m);
+    EXPECT_NE(text.find(R"("encryption_version": "v0")"), std::string::npos) << text;
+    const auto r = read(text);
     ASSERT_FALSE(r.ec) << r.detail;
     EXPECT_EQ(r.value, m);
+    EXPECT_EQ(r.value.state->encryption_version, "v0");
 }
 
 TEST(Manifest, WriteHasStableKeyOrder) {
@@ -160,6 +163,29 @@ TEST(Manifest, RejectsNonJson) {
     EXPECT_EQ(read("").ec, errc::not_json);
     EXPECT_EQ(read("[1]").ec, errc::not_json);
     EXPECT_EQ(read(std::string(seed).substr(0, 100)).ec, errc::not_json);
+}
+
+// encryption_version is written only when known, so manifests of plaintext states keep their bytes.
+TEST(Manifest, EncryptionVersionOnlyWhenKnown) {
+    EXPECT_EQ(write(full()).find("encryption_version"), std::string::npos);
+    const auto r =
+        read(replace(seed, "\"schedule\": \"daily\",",
+                     R"("schedule": "daily", "state": {"kind": "encrypted", "encryption_version": 1},)"));
+    EXPECT_EQ(r.ec, errc::wrong_type);
+    EXPECT_EQ(r.detail, "state.encryption_version: expected a string or null");
+}
+
+// A manifest is a file anyone with write access to the catalog can change: 100,000 nested arrays
+// overflowed the stack of the recursive parser.
+TEST(Manifest, DeepNestingIsRefusedNotACrash) {
+    const auto r =
+        read(R"({"version":"2.0","x":)" + std::string(100000, '[') + std::string(100000, ']') + "}");
+    EXPECT_EQ(r.ec, errc::not_json);
+    EXPECT_EQ(r.detail, "nests deeper than 512 levels (at byte 532)");
+    // an unknown field nested within the bound is ignored, as any unknown field
+    std::string ok{seed};
+    ok.insert(ok.find('{') + 1, R"("x":)" + std::string(500, '[') + std::string(500, ']') + ",");
+    EXPECT_FALSE(read(ok).ec) << read(ok).detail;
 }
 
 TEST(SnapshotId, FormatsAndValidates) {

@@ -3,12 +3,25 @@
 // Each folder holds the unsigned request (request.txt), the signing context (context.json) and,
 // for both ways of signing (Authorization header and presigned query), the expected canonical
 // request, string to sign, signature and signed request. The suite lives outside the
-// repository; TFSNAP_SIGV4_SUITE names another copy.
+// repository; TFSNAP_SIGV4_SUITE names another copy (the suite's root or its v4 folder).
+//
+// The whole format is understood, so any case of the suite dropped into the folder runs:
+// - header values folded over several lines (a line that starts with a space or a tab continues
+//   the previous header, as in get-header-value-multiline): joined with a space, which the
+//   canonical form then collapses;
+// - "omit_session_token": true in context.json (post-sts-header-after): the request is signed
+//   without the session token, which is added afterwards, as X-Amz-Security-Token, to the
+//   signed request's headers and to the presigned query (before X-Amz-Signature).
+// Two synthetic cases, written to a temporary folder by the tests below with expected values
+// computed independently of tfsnap's signer (OpenSSL's SHA-256 and HMAC over hand-written
+// canonical requests), check both even when the local copy of the suite has neither.
 
 #include "tfsnap/crypto/hash.hpp"
 #include "tfsnap/sigv4/signer.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <rapidjson/document.h>
 
 #include <algorithm>
@@ -21,7 +34,10 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <unistd.h>
 
 namespace {
 
@@ -34,8 +50,11 @@ const std::string suite_missing = "<missing>";
 const std::string suite_empty = "<empty>";
 
 fs::path suite_dir() {
-    if (const char* env = std::getenv("TFSNAP_SIGV4_SUITE"); env != nullptr && *env != '\0')
-        return env;
+    if (const char* env = std::getenv("TFSNAP_SIGV4_SUITE"); env != nullptr && *env != '\0') {
+        const fs::path dir = env;
+        std::error_code ec;
+        return fs::is_directory(dir / "v4", ec) ? dir / "v4" : dir;
+    }
     // from the source tree, so the result does not depend on ctest's working directory
     return fs::path(TFSNAP_SOURCE_DIR) / ".." / "shared" / "testdata" / "aws-signing-test-suite" / "v4";
 }
@@ -127,7 +146,8 @@ struct http_message {
 
 // "METHOD target HTTP/1.1", then "Name:value" lines, a blank line and the body. The target may
 // hold a space (get-space-*), so it ends at the last " HTTP/". A line that starts with
-// whitespace continues the previous header; it is kept as one more value of that header.
+// whitespace continues the previous header's value (HTTP/1.1's obs-fold): it is joined to it
+// with a space, as a server unfolds it (RFC 9112 5.2), and the canonical form collapses the run.
 http_message parse_http(const std::string& text) {
     std::vector<std::string> lines;
     std::size_t start = 0;
@@ -157,7 +177,8 @@ http_message parse_http(const std::string& text) {
     for (; i < lines.size() && !lines[i].empty(); ++i) {
         const std::string& line = lines[i];
         if ((line.front() == ' ' || line.front() == '\t') && !m.headers.empty()) {
-            m.headers.emplace_back(m.headers.back().first, line);
+            m.headers.back().second += ' ';
+            m.headers.back().second += line;
             continue;
         }
         const std::size_t colon = line.find(':');
@@ -243,18 +264,10 @@ param_list sorted(param_list list) {
     return list;
 }
 
-class AwsSigV4Suite : public testing::TestWithParam<std::string> {};
-
-TEST_P(AwsSigV4Suite, HeaderAndQuerySigning) {
-    if (GetParam() == suite_missing)
-        GTEST_SKIP() << "AWS SigV4 suite not found at " << suite_dir().string()
-                     << " (set TFSNAP_SIGV4_SUITE)";
-    ASSERT_NE(GetParam(), suite_empty) << "no case folders in " << suite_dir().string();
-
-    const fs::path dir = suite_dir() / GetParam();
+// Checks one case folder against what the suite expects (gtest failures name the step).
+void run_case(const fs::path& dir) {
+    SCOPED_TRACE(dir.filename().string());
     const context ctx = load_context(dir / "context.json");
-    // tfsnap always signs the session token; the suite's cases all expect that too
-    ASSERT_FALSE(ctx.omit_session_token) << "a case that leaves the token unsigned";
     ASSERT_GT(ctx.expires.count(), 0);
     const http_message msg = parse_http(read_file(dir / "request.txt"));
 
@@ -268,8 +281,11 @@ TEST_P(AwsSigV4Suite, HeaderAndQuerySigning) {
         p.s3 = true;
         req.path = sigv4::uri_encode(msg.path, false);
     }
+    // omit_session_token: sign as if there were no token, then send it anyway
+    const std::string token = ctx.token;
+    const bool token_after = ctx.omit_session_token && !token.empty();
     const sigv4::credentials creds{ctx.access_key_id, core::secret(ctx.secret_access_key),
-                                   core::secret(ctx.token)};
+                                   core::secret(token_after ? std::string() : token)};
     sigv4::signer signer;
 
     {
@@ -288,14 +304,20 @@ TEST_P(AwsSigV4Suite, HeaderAndQuerySigning) {
         EXPECT_EQ(sigv4::signature(sigv4::signing_key(creds.secret_access_key, p), sts),
                   read_file(dir / "header-signature.txt"));
 
-        // The signed request holds the original headers plus exactly the ones the signer added.
+        // The signed request holds the original headers plus exactly the ones the signer added
+        // (and the unsigned token, when it is sent after signing).
+        param_list sent = added;
+        if (token_after) {
+            ASSERT_FALSE(find_header(added, "x-amz-security-token"));
+            sent.emplace_back("x-amz-security-token", token);
+        }
         const http_message expected = parse_http(read_file(dir / "header-signed-request.txt"));
         ASSERT_TRUE(find_header(added, "authorization"));
-        for (const auto& [name, value] : added)
+        for (const auto& [name, value] : sent)
             EXPECT_EQ(find_header(expected.headers, name), value) << name;
         for (const auto& [name, value] : expected.headers) {
             if (!find_header(msg.headers, name)) {
-                EXPECT_TRUE(find_header(added, name)) << "the signer did not add " << name;
+                EXPECT_TRUE(find_header(sent, name)) << "the signer did not add " << name;
             }
         }
     }
@@ -318,12 +340,178 @@ TEST_P(AwsSigV4Suite, HeaderAndQuerySigning) {
         EXPECT_EQ(query.back().second, sig);
 
         // Same parameters as the signed request's query; the order on the wire is free.
+        param_list sent = query;
+        if (token_after)
+            sent.insert(sent.end() - 1, {"X-Amz-Security-Token", token});
         const http_message expected = parse_http(read_file(dir / "query-signed-request.txt"));
-        EXPECT_EQ(sorted(query), sorted(expected.query));
-        EXPECT_EQ(sigv4::canonical_query_string(query), sigv4::canonical_query_string(expected.query));
+        EXPECT_EQ(sorted(sent), sorted(expected.query));
+        EXPECT_EQ(sigv4::canonical_query_string(sent), sigv4::canonical_query_string(expected.query));
     }
 }
 
+class AwsSigV4Suite : public testing::TestWithParam<std::string> {};
+
+TEST_P(AwsSigV4Suite, HeaderAndQuerySigning) {
+    if (GetParam() == suite_missing)
+        GTEST_SKIP() << "AWS SigV4 suite not found at " << suite_dir().string()
+                     << " (set TFSNAP_SIGV4_SUITE)";
+    ASSERT_NE(GetParam(), suite_empty) << "no case folders in " << suite_dir().string();
+    run_case(suite_dir() / GetParam());
+}
+
 INSTANTIATE_TEST_SUITE_P(V4, AwsSigV4Suite, testing::ValuesIn(suite_cases()), test_name);
+
+// ------------------------------------------------------------------ synthetic cases of the format
+
+std::string hex(const unsigned char* p, std::size_t n) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) {
+        out += digits[p[i] >> 4];
+        out += digits[p[i] & 15];
+    }
+    return out;
+}
+
+std::string openssl_sha256_hex(std::string_view s) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EXPECT_EQ(EVP_Digest(s.data(), s.size(), md, &n, EVP_sha256(), nullptr), 1);
+    return hex(md, n);
+}
+
+std::string openssl_hmac(std::string_view key, std::string_view data) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EXPECT_NE(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+                   reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &n),
+              nullptr);
+    return {reinterpret_cast<const char*>(md), n};
+}
+
+// The string to sign and signature of a hand-written canonical request, with OpenSSL alone (no
+// tfsnap code), for the suite's credentials, date and scope.
+struct expected_signing {
+    std::string string_to_sign;
+    std::string signature;
+};
+expected_signing sign_independently(const std::string& canonical_request) {
+    const std::string sts = "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n" +
+                            openssl_sha256_hex(canonical_request);
+    std::string key = openssl_hmac("AWS4wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830");
+    key = openssl_hmac(key, "us-east-1");
+    key = openssl_hmac(key, "service");
+    key = openssl_hmac(key, "aws4_request");
+    const std::string sig = openssl_hmac(key, sts);
+    return {sts, hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size())};
+}
+
+class SuiteFormat : public testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::path(testing::TempDir()) / ("tfsnap-sigv4-case-" + std::to_string(::getpid()));
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    void write(const std::string& name, const std::string& text) {
+        std::ofstream(dir_ / name, std::ios::binary) << text;
+    }
+
+    // context.json with the suite's usual values
+    void write_context(const std::string& token, bool omit_session_token) {
+        write("context.json",
+              R"({"credentials": {"access_key_id": "AKIDEXAMPLE",
+            "secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")" +
+                  (token.empty() ? std::string() : R"(, "token": ")" + token + "\"") +
+                  R"(}, "expiration_in_seconds": 3600, "normalize": true, "region": "us-east-1",
+            "service": "service", "sign_body": false, "timestamp": "2015-08-30T12:36:00Z",
+            "omit_session_token": )" +
+                  (omit_session_token ? "true" : "false") + "}");
+    }
+
+    fs::path dir_;
+};
+
+// A value folded over three lines, continued with spaces and with a tab.
+TEST_F(SuiteFormat, FoldedHeaderValues) {
+    write_context("", false);
+    const std::string headers = "Host:example.amazonaws.com\nX-Folded:first\n  second\n\tthird   part\n";
+    write("request.txt", "GET / HTTP/1.1\n" + headers);
+
+    const std::string header_creq =
+        "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n"
+        "x-folded:first second third part\n\nhost;x-amz-date;x-folded\n"
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    const auto h = sign_independently(header_creq);
+    write("header-canonical-request.txt", header_creq);
+    write("header-string-to-sign.txt", h.string_to_sign);
+    write("header-signature.txt", h.signature);
+    write(
+        "header-signed-request.txt",
+        "GET / HTTP/1.1\n" + headers + "X-Amz-Date:20150830T123600Z\n" +
+            "Authorization:AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
+            "SignedHeaders=host;x-amz-date;x-folded, Signature=" +
+            h.signature + "\n\n");
+
+    const std::string query =
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2F"
+        "aws4_request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host%3Bx-folded";
+    const std::string query_creq =
+        "GET\n/\n" + query +
+        "\nhost:example.amazonaws.com\nx-folded:first second third part\n\n"
+        "host;x-folded\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    const auto q = sign_independently(query_creq);
+    write("query-canonical-request.txt", query_creq);
+    write("query-string-to-sign.txt", q.string_to_sign);
+    write("query-signature.txt", q.signature);
+    write("query-signed-request.txt",
+          "GET /?" + query + "&X-Amz-Signature=" + q.signature + " HTTP/1.1\n" + headers + "\n");
+
+    run_case(dir_);
+    // the fold is one header, not three
+    const auto parsed = parse_http(read_file(dir_ / "request.txt"));
+    EXPECT_EQ(parsed.headers.size(), 2U);
+}
+
+// omit_session_token: the token is neither signed nor in the canonical request, but is sent.
+TEST_F(SuiteFormat, OmitSessionToken) {
+    const std::string token = "AQoDYXdzEPT//////////wEXAMPLE+token=";
+    write_context(token, true);
+    write("request.txt", "POST / HTTP/1.1\nHost:example.amazonaws.com\n");
+
+    const std::string header_creq =
+        "POST\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\n"
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    const auto h = sign_independently(header_creq);
+    write("header-canonical-request.txt", header_creq);
+    write("header-string-to-sign.txt", h.string_to_sign);
+    write("header-signature.txt", h.signature);
+    write(
+        "header-signed-request.txt",
+        "POST / HTTP/1.1\nHost:example.amazonaws.com\nX-Amz-Security-Token:" + token +
+            "\nX-Amz-Date:20150830T123600Z\n"
+            "Authorization:AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
+            "SignedHeaders=host;x-amz-date, Signature=" +
+            h.signature + "\n\n");
+
+    const std::string query =
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2F"
+        "aws4_request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host";
+    const std::string query_creq = "POST\n/\n" + query +
+                                   "\nhost:example.amazonaws.com\n\nhost\n"
+                                   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    const auto q = sign_independently(query_creq);
+    write("query-canonical-request.txt", query_creq);
+    write("query-string-to-sign.txt", q.string_to_sign);
+    write("query-signature.txt", q.signature);
+    write("query-signed-request.txt",
+          "POST /?" + query + "&X-Amz-Security-Token=" + sigv4::uri_encode(token, true) +
+              "&X-Amz-Signature=" + q.signature + " HTTP/1.1\nHost:example.amazonaws.com\n\n");
+
+    run_case(dir_);
+    EXPECT_TRUE(load_context(dir_ / "context.json").omit_session_token);
+}
 
 }  // namespace

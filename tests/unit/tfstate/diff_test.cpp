@@ -159,8 +159,8 @@ TEST(Diff, ProviderArrayOrderAndSensitivityCount) {
 
 struct refusal {
     const char* name;
-    const char* before;
-    const char* after;
+    std::string before;
+    std::string after;
     errc expected;
     const char* side;
 };
@@ -188,13 +188,52 @@ INSTANTIATE_TEST_SUITE_P(
         refusal{"Newer", v4, R"({"version":5})", errc::unsupported_version, "after:"},
         refusal{"Encrypted", v4, R"({"encrypted_data":"eA==","encryption_version":"v0","meta":{}})",
                 errc::encrypted, "after:"},
+        refusal{"EncryptedByTheSigilAlone", R"({"Encryption_Version":"v0"})", v4, errc::encrypted, "before:"},
         refusal{"NotJson", "not json", v4, errc::not_a_state, "before:"},
+        refusal{"TrailingNul", std::string(v4) + std::string(1, '\0') + "x", v4, errc::not_a_state,
+                "before:"},
+        refusal{"TooDeep", v4, std::string(100000, '[') + std::string(100000, ']'), errc::too_deep, "after:"},
         refusal{"NoVersion", R"({"serial":1})", v4, errc::not_a_state, "before:"},
         refusal{"BadResources", v4, R"({"version":4,"resources":{}})", errc::malformed, "after:"},
         refusal{
             "BadIndexKey", v4,
             R"({"version":4,"resources":[{"mode":"managed","type":"t","name":"n","instances":[{"index_key":true}]}]})",
             errc::malformed, "after:"}));
+
+// Values as deep as Terraform reads are hashed without recursion (this recursed once per level),
+// and a change at the bottom is seen.
+TEST(Diff, DeeplyNestedValuesAreCompared) {
+    auto state = [](std::size_t depth, const char* leaf) {
+        std::string objects;
+        for (std::size_t i = 0; i < depth; ++i)
+            objects += R"({"k":)";
+        objects += leaf + std::string(depth, '}');
+        return R"({"version":4,"serial":1,"lineage":"l","outputs":{"deep":{"value":)" +
+               std::string(depth, '[') + leaf + std::string(depth, ']') +
+               R"(}},"resources":[{"mode":"managed","type":"t","name":"n","instances":[{"attributes":{"a":)" +
+               objects + "}}]}]}";
+    };
+    // 9,990 levels below an instance's attributes: within Go's 10,000
+    const auto same = diff(state(9990, "1"), state(9990, "1"));
+    ASSERT_TRUE(same.ok()) << same.message;
+    EXPECT_TRUE(same.diff.same_content());
+    const auto changed = diff(state(9990, "1"), state(9990, "2"));
+    ASSERT_TRUE(changed.ok()) << changed.message;
+    EXPECT_EQ(changed.diff.resources, (std::vector<resource_change>{{"t.n", change_kind::changed}}));
+    EXPECT_EQ(changed.diff.outputs, (std::vector<output_change>{{"deep", change_kind::changed, false}}));
+}
+
+// Same members in another order hash the same; members swapped between depths do not.
+TEST(Diff, HashIsCanonicalAcrossKeyOrder) {
+    const auto d = diff(R"({"version":4,"outputs":{"o":{"value":{"a":[1,{"x":1,"y":2}],"b":"s"}}}})",
+                        R"({"version":4,"outputs":{"o":{"value":{"b":"s","a":[1,{"y":2,"x":1}]}}}})");
+    ASSERT_TRUE(d.ok()) << d.message;
+    EXPECT_TRUE(d.diff.outputs.empty());
+    const auto e = diff(R"({"version":4,"outputs":{"o":{"value":[[1],2]}}})",
+                        R"({"version":4,"outputs":{"o":{"value":[[1,2]]}}})");
+    ASSERT_TRUE(e.ok()) << e.message;
+    EXPECT_EQ(e.diff.outputs.size(), 1U);
+}
 
 }  // namespace
 }  // namespace tfsnap::tfstate

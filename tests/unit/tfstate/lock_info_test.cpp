@@ -280,10 +280,16 @@ TEST(ParseLockInfo, ReasonNeverQuotesTheLock) {
 }
 
 TEST(ParseLockInfo, DeepNestingInAnUnknownKeyIsNoCrash) {
-    std::string deep = R"({"ID":"x","junk":)" + std::string(200000, '[') + std::string(200000, ']') + "}";
+    // Go's json.Unmarshal reads up to 10,000 levels, and so does tfsnap
+    std::string deep = R"({"ID":"x","junk":)" + std::string(9999, '[') + std::string(9999, ']') + "}";
     const auto l = parse_lock_info(deep);
     ASSERT_TRUE(l);
     EXPECT_EQ(l->id, "x");
+    // deeper is refused, as Go refuses it, without recursion
+    std::string why;
+    deep = R"({"ID":"x","junk":)" + std::string(200000, '[') + std::string(200000, ']') + "}";
+    EXPECT_FALSE(parse_lock_info(deep, &why));
+    EXPECT_EQ(why, "nests deeper than 10000 levels (at byte 10016)");
     deep = R"({"ID":"x","junk":)" + std::string(200000, '[');
     EXPECT_FALSE(parse_lock_info(deep));
 }

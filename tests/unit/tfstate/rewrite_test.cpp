@@ -205,11 +205,19 @@ TEST(SetSerial, MessagesNeverQuoteTheState) {
 }
 
 TEST(SetSerial, DeepNestingIsNoCrash) {
-    const std::string deep =
-        R"({"a":)" + std::string(500000, '[') + std::string(500000, ']') + R"(,"serial":1})";
+    // as deep as Terraform reads (10,000 levels, the root object included): rewritten
+    const std::string deep = R"({"a":)" + std::string(9999, '[') + std::string(9999, ']') + R"(,"serial":1})";
     const auto r = rewrite_checked(deep, 2);
     EXPECT_EQ(r.old_serial, 1U);
-    EXPECT_EQ(set_serial(R"({"a":)" + std::string(500000, '['), 2).ec, errc::not_a_state);
+    // deeper: refused as Terraform refuses it, without recursion
+    const auto too_deep =
+        set_serial(R"({"a":)" + std::string(500000, '[') + std::string(500000, ']') + R"(,"serial":1})", 2);
+    EXPECT_EQ(too_deep.ec, errc::too_deep);
+    EXPECT_EQ(too_deep.message,
+              "the state nests deeper than 10000 levels (at byte 10004), deeper than Terraform itself reads");
+    EXPECT_TRUE(too_deep.bytes.empty());
+    EXPECT_EQ(set_serial(R"({"a":)" + std::string(500000, '['), 2).ec, errc::too_deep);
+    EXPECT_EQ(set_serial(R"({"a":)" + std::string(500, '['), 2).ec, errc::not_a_state);
 }
 
 TEST(TopLevelSerial, ReadsIt) {

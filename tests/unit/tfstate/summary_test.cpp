@@ -94,6 +94,7 @@ TEST(Summary, EncryptedIsOpaqueButValid) {
         inspect(R"({"serial": 3, "lineage": "x", "meta": {"key_provider.pbkdf2.main": "eyJzYWx0Ijo="},
         "encrypted_data": "c2VjcmV0IGJ5dGVz", "encryption_version": "v0"})");
     EXPECT_EQ(got.kind, state_kind::encrypted);
+    EXPECT_EQ(got.encryption_version, "v0");
     EXPECT_TRUE(got.ok());
     EXPECT_FALSE(got.summarised());
 }
@@ -137,6 +138,94 @@ TEST(Summary, MalformedVersion4) {
         EXPECT_EQ(got.ec, errc::malformed) << text;
         EXPECT_FALSE(got.summarised());
     }
+}
+
+// A state as deep as Terraform reads (10,000 levels, the root included) is summarised; a deeper
+// one (here 100,000 nested arrays, 200 KB: this overflowed the stack of RapidJSON's recursive
+// reader and killed tfsnapd) is opaque, with a reason, and nothing recurses.
+std::string nested_state(std::size_t depth) {
+    return R"({"version": 4, "serial": 9, "lineage": "l", "resources": [
+        {"mode": "managed", "type": "t", "name": "n", "instances": [{"attributes": {"v": )" +
+           std::string(depth, '[') + std::string(depth, ']') + "}}]}]}";
+}
+
+TEST(Summary, DeepStateWithinTerraformsLimitIsSummarised) {
+    // root object, resources array, resource, instances, instance, attributes: 6 levels
+    const auto got = inspect(nested_state(10000 - 6));
+    ASSERT_TRUE(got.summarised()) << got.message;
+    EXPECT_EQ(got.summary.serial, 9U);
+    EXPECT_EQ(got.summary.instances, 1U);
+}
+
+TEST(Summary, TooDeepStateIsOpaqueWithAReason) {
+    for (const std::size_t depth : {std::size_t{10000 - 5}, std::size_t{100000}}) {
+        const auto got = inspect(nested_state(depth));
+        EXPECT_EQ(got.kind, state_kind::opaque);
+        EXPECT_EQ(got.ec, errc::too_deep);
+        EXPECT_FALSE(got.summarised());
+        EXPECT_EQ(got.message.rfind("the state nests deeper than 10000 levels (at byte ", 0), 0U)
+            << got.message;
+        EXPECT_TRUE(got.message.ends_with(", deeper than Terraform itself reads")) << got.message;
+    }
+    // not even an object: 100,000 nested arrays are opaque at the first byte, like any non-state
+    const auto arrays = inspect(std::string(100000, '[') + std::string(100000, ']'));
+    EXPECT_EQ(arrays.kind, state_kind::opaque);
+    EXPECT_TRUE(arrays.ok()) << arrays.message;
+}
+
+TEST(Summary, TooDeepStateFileIsOpaqueToo) {
+    const auto path = std::filesystem::path(testing::TempDir()) / "tfsnap-deep.tfstate";
+    {
+        std::ofstream out(path, std::ios::binary);
+        out << nested_state(100000);
+    }
+    const auto got = inspect_file(path);
+    std::filesystem::remove(path);
+    EXPECT_EQ(got.kind, state_kind::opaque);
+    EXPECT_EQ(got.ec, errc::too_deep);
+}
+
+// OpenTofu's sigil (internal/encryption/base.go): a non-empty string in `encryption_version`.
+TEST(Summary, EncryptionVersionIsTheSigil) {
+    struct encrypted_case {
+        const char* bytes;
+        std::string_view version;  // empty: not encrypted
+    };
+    for (const auto& c : std::initializer_list<encrypted_case>{
+             {R"({"meta":{},"encrypted_data":"eA==","encryption_version":"v0"})", "v0"},
+             // no encrypted_data: OpenTofu still takes it for an encrypted payload
+             {R"({"encryption_version":"v1"})", "v1"},
+             // keys match as Go matches them; the last of duplicates wins
+             {R"({"Encryption_Version":"v0","encrypted_data":"eA=="})", "v0"},
+             {R"({"encryption_version":"v0","ENCRYPTION_VERSION":"v9"})", "v9"},
+             {R"({"encryption_version":"v0","encryption_version":null})", "v0"},
+             // empty, or encrypted_data alone: plaintext for OpenTofu
+             {R"({"version":4,"serial":1,"lineage":"l","encryption_version":""})", ""},
+             {R"({"version":4,"serial":1,"lineage":"l","encryption_version":"v0","encryption_version":""})",
+              ""},
+             {R"({"version":4,"serial":1,"lineage":"l","encrypted_data":"eA=="})", ""},
+             // a value json.Unmarshal cannot put in a string: OpenTofu reads the object as plaintext
+             {R"({"version":4,"serial":1,"lineage":"l","encryption_version":"v0","encryption_version":1})",
+              ""},
+             {R"({"version":4,"serial":1,"lineage":"l","encryption_version":["v0"]})", ""},
+             // only the root object's key counts
+             {R"({"version":4,"serial":1,"lineage":"l","outputs":{"encryption_version":{"value":"v0"}}})",
+              ""},
+         }) {
+        const auto got = inspect(c.bytes);
+        if (c.version.empty()) {
+            EXPECT_NE(got.kind, state_kind::encrypted) << c.bytes;
+            EXPECT_TRUE(got.encryption_version.empty()) << c.bytes;
+        } else {
+            EXPECT_EQ(got.kind, state_kind::encrypted) << c.bytes;
+            EXPECT_EQ(got.encryption_version, c.version) << c.bytes;
+            EXPECT_TRUE(got.ok()) << c.bytes;
+            EXPECT_FALSE(got.summarised()) << c.bytes;
+            EXPECT_EQ(got.summary.managed_resources, 0U);
+        }
+    }
+    // a plaintext state with an empty sigil is still summarised
+    EXPECT_TRUE(inspect(R"({"version":4,"serial":1,"lineage":"l","encryption_version":""})").summarised());
 }
 
 TEST(Summary, MissingFileGivesOsError) {
