@@ -26,14 +26,16 @@ const bad_case cases[] = {
      "environments.prod.frobnicate: unknown key \"frobnicate\"; valid keys: source, path, bucket, key, "
      "workspace, workspace_key_prefix, region, endpoint, dynamodb_endpoint, path_style, ca_file, "
      "credentials, "
-     "lock, schedules, retention, copy, always_snapshot, verify, conditional_writes, encrypt, kms_key_id, acl, "
+     "lock, schedules, retention, copy, always_snapshot, verify, conditional_writes, encrypt, kms_key_id, "
+     "acl, "
      "skip_s3_checksum, terraform_dir, terraform_bin, terraform_timeout"},
     {"UnknownCannedAcl", with_env("    acl: bucket-owner-full\n"), 5, 10,
      "environments.prod.acl: unknown canned ACL \"bucket-owner-full\"; write one of private, public-read, "
      "public-read-write, authenticated-read, aws-exec-read, bucket-owner-read, bucket-owner-full-control, "
      "log-delivery-write, as the backend's acl"},
     {"KmsKeyWithoutEncrypt", with_env("    kms_key_id: alias/terraform\n"), 5, 17,
-     "environments.prod.kms_key_id: kms_key_id is set but encrypt is not: Terraform's backend ignores the key "
+     "environments.prod.kms_key_id: kms_key_id is set but encrypt is not: Terraform's backend ignores the "
+     "key "
      "then; add encrypt: true beside kms_key_id, as in the backend block"},
     {"BadWorkspace", with_env("    workspace: \"a/b\"\n"), 5, 16,
      "environments.prod.workspace: invalid workspace name \"a/b\"; write the workspace as `terraform "

@@ -355,7 +355,8 @@ TEST(ConfigLoad, ConditionalWritesDefaultFromTheEndpoint) {
     const auto r = load_string(
         "environments:\n"
         "  aws:\n    bucket: tf-state\n    key: k\n"
-        "  aws-fips:\n    bucket: tf-state\n    key: k\n    endpoint: https://s3-fips.us-east-1.amazonaws.com\n"
+        "  aws-fips:\n    bucket: tf-state\n    key: k\n    endpoint: "
+        "https://s3-fips.us-east-1.amazonaws.com\n"
         "  rgw:\n    bucket: tf-state\n    key: k\n    endpoint: http://127.0.0.1:7480\n"
         "  rgw-on:\n    bucket: tf-state\n    key: k\n    endpoint: http://127.0.0.1:7480\n"
         "    conditional_writes: true\n"
