@@ -26,6 +26,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <memory>
+#include <optional>
 
 namespace tfsnap::restore {
 
@@ -124,6 +125,30 @@ struct lock_set {
     std::unique_ptr<dynamodb_lock> dynamo;
     std::unique_ptr<s3_lockfile> file;
 };
+
+// A restore that moves the state between plaintext and OpenTofu's client-side encryption (an
+// object with a non-empty top-level encryption_version) is allowed, but the readers of the state
+// change: say so. Opaque bytes on either side say nothing about encryption.
+std::optional<std::string> encryption_crossing(const tfstate::inspection& current,
+                                               const tfstate::inspection& target) {
+    const auto plaintext = [](const tfstate::inspection& i) {
+        return i.kind == tfstate::state_kind::state || i.kind == tfstate::state_kind::legacy;
+    };
+    const auto encrypted = [](const tfstate::inspection& i) {
+        return i.kind == tfstate::state_kind::encrypted;
+    };
+    if (plaintext(current) && encrypted(target))
+        return "the target is OpenTofu-encrypted (encryption_version " + target.encryption_version +
+               ") and the current state is plaintext: after the restore only an OpenTofu configured with "
+               "the key that encrypted it can read the state; Terraform and configurations without that "
+               "key fail on their next read";
+    if (encrypted(current) && plaintext(target))
+        return "the target is plaintext and the current state is OpenTofu-encrypted (encryption_version " +
+               current.encryption_version +
+               "): after the restore the state in the bucket is unencrypted, and an OpenTofu that "
+               "encrypts its state reads it only with an `unencrypted` fallback method configured";
+    return std::nullopt;
+}
 
 // How Terraform's backend writes its objects (lockWithFile, put): Content-Type application/json,
 // x-amz-checksum-sha256 unless skip_s3_checksum, `encrypt` (aws:kms with kms_key_id, else AES256)
@@ -419,6 +444,8 @@ boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::en
             co_return p;
         }
         const auto cur_kind = tfstate::inspect(current.bytes);
+        if (auto w = encryption_crossing(cur_kind, target_kind))
+            p.warnings.push_back(std::move(*w));
         if (req.roll_forward_serial && !req.undelete && target_kind.summarised() && !cur_kind.summarised())
             p.warnings.push_back("the current state is not one tfsnap can read (" +
                                  std::string(tfstate::to_string(cur_kind.kind)) +

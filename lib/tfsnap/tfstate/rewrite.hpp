@@ -1,7 +1,11 @@
 #pragma once
-// Byte-exact rewriting of a state's serial, for a restore that rolls the serial forward (so that
-// Terraform, which refuses to write over a state with a higher serial of the same lineage, treats
-// the restored state as the newest).
+// Byte-exact rewriting of a state's serial, for a restore that rolls the serial forward, which is
+// the default. A restore that wrote an old version with its own, lower serial would leave the
+// bucket's newest state below serials that already exist: `terraform state push` refuses only a
+// copy of the same lineage with a *lower* serial than the remote one, so stale local copies with a
+// serial in between would then be accepted, and later applies would write serials that already
+// exist in the bucket's history. Rolled forward (the current serial + 1, or the target's own when
+// higher), the restored state is the newest and both are refused.
 //
 // set_serial() changes only the digits of the top-level "serial" value: every other byte
 // (whitespace, key order, escapes, the trailing newline) is kept, so the result differs from the

@@ -432,6 +432,55 @@ TEST_F(Restore, TheSerialIsRolledForwardToCurrentPlusOneByDefault) {
     EXPECT_EQ(item(env.lock_id() + "-md5")->at("Digest").value, crypto::md5_hex(now));
 }
 
+// OpenTofu's client-side encryption marks a state by a non-empty top-level encryption_version; a
+// restore across plaintext and encrypted is allowed, bytes as they are, with a warning each way.
+TEST_F(Restore, ARestoreAcrossPlaintextAndEncryptedStateWarns) {
+    const auto cfg = with_lock_table();
+    const auto& env = cfg.environments[0];
+    const std::string encrypted =
+        R"({"meta":{"key_provider.pbkdf2.k":"e30="},"encrypted_data":"AAAA","encryption_version":"v0"})";
+    const auto plain_id = put(env.key, state_json(3, "lin"));
+    const auto encrypted_id = put(env.key, encrypted);
+    const auto crosses = [](const restore::restore_plan& p, const std::string& what) {
+        return std::count_if(p.warnings.begin(), p.warnings.end(),
+                             [&](const std::string& w) { return w.find(what) != std::string::npos; });
+    };
+
+    // encrypted now, plaintext target: the bucket would hold unencrypted state again
+    restore::restore_request req;
+    req.version_id = plain_id;
+    auto p = plan(env, req);
+    ASSERT_TRUE(p.ok()) << p.refusals[0];
+    EXPECT_EQ(crosses(p,
+                      "the target is plaintext and the current state is OpenTofu-encrypted "
+                      "(encryption_version v0)"),
+              1)
+        << ::testing::PrintToString(p.warnings);
+    const auto r = restore(env, req);
+    ASSERT_EQ(r.result, restore::outcome::ok) << r.message;
+    EXPECT_TRUE(tfstate::inspect(current_bytes(env)).summarised());
+
+    // plaintext now, encrypted target: the other way round, written byte for byte
+    req.version_id = encrypted_id;
+    p = plan(env, req);
+    ASSERT_TRUE(p.ok()) << p.refusals[0];
+    EXPECT_EQ(crosses(p,
+                      "the target is OpenTofu-encrypted (encryption_version v0) and the current "
+                      "state is plaintext"),
+              1)
+        << ::testing::PrintToString(p.warnings);
+    const auto back = restore(env, req);
+    ASSERT_EQ(back.result, restore::outcome::ok) << back.message;
+    EXPECT_EQ(current_bytes(env), encrypted);
+
+    // no crossing, no warning
+    put(env.key, state_json(9, "lin"));
+    req.version_id = plain_id;
+    p = plan(env, req);
+    ASSERT_TRUE(p.ok()) << p.refusals[0];
+    EXPECT_EQ(crosses(p, "OpenTofu-encrypted"), 0) << ::testing::PrintToString(p.warnings);
+}
+
 TEST_F(Restore, TheCurrentVersionIsANoOp) {
     const auto cfg = with_lock_table();
     const auto& env = cfg.environments[0];
