@@ -37,30 +37,14 @@ def main():
     bucket = aws.make_bucket("relrepl")
     table = aws.make_table("relrepllocks")
     lineage = "7e3c9b20-41aa-4c6e-b1d2-8f0e6a5c3b19"
-    s3p = rlib.Proxy(s, "s3proxy", s.env["S3_ENDPOINT"], "s3")
-    ddbp = rlib.Proxy(s, "ddbproxy", s.env["DYNAMODB_ENDPOINT"], "dynamodb")
+    s3p, ddbp = rlib.proxies(s)
     state_dir = s.path("state")
-    d = rlib.Daemon(s, "daemon", f"""state_dir: {state_dir}
-shutdown_grace: 5s
-control: {{ socket: {s.path('ctl.sock')} }}
-defaults:
-  endpoint: {s3p.url}
-  dynamodb_endpoint: {ddbp.url}
-  path_style: true
-environments:
-  prod:
-    bucket: {bucket}
-    key: prod/terraform.tfstate
-    lock: {{ dynamodb_table: {table}, lockfile: true }}
+    envs = rlib.locked_environments(bucket, table, ("prod", "gone"), """
     schedules:
-      - {{ name: tick, cron: "* * * * * *", concurrency: replace }}
-  gone:
-    bucket: {bucket}
-    key: gone/terraform.tfstate
-    lock: {{ dynamodb_table: {table}, lockfile: true }}
-    schedules:
-      - {{ name: tick, cron: "* * * * * *", concurrency: replace }}
-""", state_dir, s.path("ctl.sock"))
+      - { name: tick, cron: "* * * * * *", concurrency: replace }""")
+    d = rlib.Daemon(s, "daemon", rlib.proxied_config(state_dir, s.path("ctl.sock"), s3p, ddbp, envs,
+                                                     "shutdown_grace: 5s\n"),
+                    state_dir, s.path("ctl.sock"))
 
     def one(action, env):
         key = f"{env}/terraform.tfstate"

@@ -45,23 +45,12 @@ def main():
     steps = ["locked", "safety-snapshot", "write", "written", "digest", "verify", "unlock"]
     if os.environ.get("TFSNAP_CANCEL_STEPS"):  # a subset, by hand: TFSNAP_CANCEL_STEPS=write,digest
         steps = [st for st in steps if st in os.environ["TFSNAP_CANCEL_STEPS"].split(",")]
-    s3p = rlib.Proxy(s, "s3proxy", s.env["S3_ENDPOINT"], "s3")
-    ddbp = rlib.Proxy(s, "ddbproxy", s.env["DYNAMODB_ENDPOINT"], "dynamodb")
+    s3p, ddbp = rlib.proxies(s)
     state_dir = s.path("state")
-    envs = "".join(f"""
-  {st}:
-    bucket: {bucket}
-    key: {st}/terraform.tfstate
-    lock: {{ dynamodb_table: {table}, lockfile: true }}""" for st in steps)
-    d = rlib.Daemon(s, "daemon", f"""state_dir: {state_dir}
-shutdown_grace: {GRACE_S}s
-control: {{ socket: {s.path('ctl.sock')} }}
-defaults:
-  endpoint: {s3p.url}
-  dynamodb_endpoint: {ddbp.url}
-  path_style: true
-environments:{envs}
-""", state_dir, s.path("ctl.sock"))
+    envs = rlib.locked_environments(bucket, table, steps)
+    d = rlib.Daemon(s, "daemon", rlib.proxied_config(state_dir, s.path("ctl.sock"), s3p, ddbp, envs,
+                                                     f"shutdown_grace: {GRACE_S}s\n"),
+                    state_dir, s.path("ctl.sock"))
     summary = []
 
     for step in steps:

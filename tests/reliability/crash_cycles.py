@@ -54,25 +54,14 @@ def main():
         serial[env] = 6
         aws.set_digest(table, f"{bucket}/{env}/terraform.tfstate", rlib.md5(known[env]))
 
-    s3p = rlib.Proxy(s, "s3proxy", s.env["S3_ENDPOINT"], "s3")
-    ddbp = rlib.Proxy(s, "ddbproxy", s.env["DYNAMODB_ENDPOINT"], "dynamodb")
+    s3p, ddbp = rlib.proxies(s)
     for p in (s3p, ddbp):
         p.set_random(seed=seed, delay_max_ms=DELAY_MAX_MS)
     state_dir = s.path("state")
-    envs = "".join(f"""
-  {e}:
-    bucket: {bucket}
-    key: {e}/terraform.tfstate
-    lock: {{ dynamodb_table: {table}, lockfile: true }}""" for e in ENVS)
-    d = rlib.Daemon(s, "daemon", f"""state_dir: {state_dir}
-shutdown_grace: 1s
-control: {{ socket: {s.path('ctl.sock')} }}
-defaults:
-  endpoint: {s3p.url}
-  dynamodb_endpoint: {ddbp.url}
-  path_style: true
-environments:{envs}
-""", state_dir, s.path("ctl.sock"))
+    envs = rlib.locked_environments(bucket, table, ENVS)
+    d = rlib.Daemon(s, "daemon", rlib.proxied_config(state_dir, s.path("ctl.sock"), s3p, ddbp, envs,
+                                                     "shutdown_grace: 1s\n"),
+                    state_dir, s.path("ctl.sock"))
 
     committed = {e: set() for e in ENVS}  # snapshot ids the API listed before a kill
     stats = dict(cycles=0, kills=0, backups=0, restores=0, restores_done_before_kill=0,

@@ -27,23 +27,12 @@ def main():
     bucket = aws.make_bucket("relcrashmd5")
     table = aws.make_table("relcrashmd5locks")
     lineage = "a4f0c2d8-5e1b-4c3a-9f7d-2b6e8c0a1d3f"
-    s3p = rlib.Proxy(s, "s3proxy", s.env["S3_ENDPOINT"], "s3")
-    ddbp = rlib.Proxy(s, "ddbproxy", s.env["DYNAMODB_ENDPOINT"], "dynamodb")
+    s3p, ddbp = rlib.proxies(s)
     state_dir = s.path("state")
     windows = ["written", "digest"]
-    envs = "".join(f"""
-  {w}:
-    bucket: {bucket}
-    key: {w}/terraform.tfstate
-    lock: {{ dynamodb_table: {table}, lockfile: true }}""" for w in windows)
-    d = rlib.Daemon(s, "daemon", f"""state_dir: {state_dir}
-control: {{ socket: {s.path('ctl.sock')} }}
-defaults:
-  endpoint: {s3p.url}
-  dynamodb_endpoint: {ddbp.url}
-  path_style: true
-environments:{envs}
-""", state_dir, s.path("ctl.sock"))
+    envs = rlib.locked_environments(bucket, table, windows)
+    d = rlib.Daemon(s, "daemon", rlib.proxied_config(state_dir, s.path("ctl.sock"), s3p, ddbp, envs),
+                    state_dir, s.path("ctl.sock"))
 
     for w in windows:
         rlib.log(f"\n==== kill -9 in the window: {w}")

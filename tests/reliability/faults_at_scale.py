@@ -57,24 +57,12 @@ def main():
     versions = {e: [] for e in envs}  # (version id, bytes) written by "Terraform"
     serial = {e: 0 for e in envs}
 
-    s3p = rlib.Proxy(s, "s3proxy", s.env["S3_ENDPOINT"], "s3")
-    ddbp = rlib.Proxy(s, "ddbproxy", s.env["DYNAMODB_ENDPOINT"], "dynamodb")
+    s3p, ddbp = rlib.proxies(s)
     state_dir = s.path("state")
-    env_yaml = "".join(f"""
-  {e}:
-    bucket: {bucket}
-    key: {key[e]}
-    lock: {{ dynamodb_table: {table}, lockfile: true }}""" for e in envs)
-    d = rlib.Daemon(s, "daemon", f"""state_dir: {state_dir}
-max_concurrent_jobs: 16
-shutdown_grace: 5s
-control: {{ socket: {s.path('ctl.sock')} }}
-defaults:
-  endpoint: {s3p.url}
-  dynamodb_endpoint: {ddbp.url}
-  path_style: true
-environments:{env_yaml}
-""", state_dir, s.path("ctl.sock"))
+    env_yaml = rlib.locked_environments(bucket, table, envs)
+    d = rlib.Daemon(s, "daemon", rlib.proxied_config(state_dir, s.path("ctl.sock"), s3p, ddbp, env_yaml,
+                                                     "max_concurrent_jobs: 16\nshutdown_grace: 5s\n"),
+                    state_dir, s.path("ctl.sock"))
 
     def terraform_write(e):
         serial[e] += 1

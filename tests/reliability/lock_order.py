@@ -16,21 +16,11 @@ def main():
     bucket = aws.make_bucket("relorder")
     table = aws.make_table("relorderlocks")
     lineage = "c0ffee00-1234-4abc-9def-0123456789ab"
-    s3p = rlib.Proxy(s, "s3proxy", s.env["S3_ENDPOINT"], "s3")
-    ddbp = rlib.Proxy(s, "ddbproxy", s.env["DYNAMODB_ENDPOINT"], "dynamodb")
+    s3p, ddbp = rlib.proxies(s)
     state_dir = s.path("state")
-    d = rlib.Daemon(s, "daemon", f"""state_dir: {state_dir}
-control: {{ socket: {s.path('ctl.sock')} }}
-defaults:
-  endpoint: {s3p.url}
-  dynamodb_endpoint: {ddbp.url}
-  path_style: true
-environments:
-  prod:
-    bucket: {bucket}
-    key: prod/terraform.tfstate
-    lock: {{ dynamodb_table: {table}, lockfile: true }}
-""", state_dir, s.path("ctl.sock"))
+    envs = rlib.locked_environments(bucket, table, ["prod"])
+    d = rlib.Daemon(s, "daemon", rlib.proxied_config(state_dir, s.path("ctl.sock"), s3p, ddbp, envs),
+                    state_dir, s.path("ctl.sock"))
     key = "prod/terraform.tfstate"
     tflock = f"/{bucket}/{key}.tflock"
     d.start()

@@ -28,24 +28,13 @@ def main():
     bucket = aws.make_bucket("relrecheck")
     table = aws.make_table("relrechecklocks")
     lineage = "3b8d2e6f-9a4c-4f1b-8e07-c5d1a2b3f4e5"
-    s3p = rlib.Proxy(s, "s3proxy", s.env["S3_ENDPOINT"], "s3")
-    ddbp = rlib.Proxy(s, "ddbproxy", s.env["DYNAMODB_ENDPOINT"], "dynamodb")
+    s3p, ddbp = rlib.proxies(s)
     state_dir = s.path("state")
     cases = [("restore-onto-deleted", "restore", True), ("undelete", "undelete", True),
              ("restore-onto-live", "restore", False)]
-    envs = "".join(f"""
-  {name}:
-    bucket: {bucket}
-    key: {name}/terraform.tfstate
-    lock: {{ dynamodb_table: {table}, lockfile: true }}""" for name, _, _ in cases)
-    d = rlib.Daemon(s, "daemon", f"""state_dir: {state_dir}
-control: {{ socket: {s.path('ctl.sock')} }}
-defaults:
-  endpoint: {s3p.url}
-  dynamodb_endpoint: {ddbp.url}
-  path_style: true
-environments:{envs}
-""", state_dir, s.path("ctl.sock"))
+    envs = rlib.locked_environments(bucket, table, [name for name, _, _ in cases])
+    d = rlib.Daemon(s, "daemon", rlib.proxied_config(state_dir, s.path("ctl.sock"), s3p, ddbp, envs),
+                    state_dir, s.path("ctl.sock"))
     d.start()
 
     for name, action, deleted in cases:

@@ -361,6 +361,36 @@ class Proxy:
 # ------------------------------------------------------------------------------ tfsnapd
 
 
+def proxies(setting):
+    """The S3 and DynamoDB fault proxies, in front of the harness's radosgw and dynalite."""
+    return (Proxy(setting, "s3proxy", setting.env["S3_ENDPOINT"], "s3"),
+            Proxy(setting, "ddbproxy", setting.env["DYNAMODB_ENDPOINT"], "dynamodb"))
+
+
+def locked_environments(bucket, table, names, extra=""):
+    """YAML for `environments:`: one entry a name, its state at <name>/terraform.tfstate, locked
+    as Terraform's backend is configured here (a DynamoDB table and the lockfile); `extra` is
+    appended to each entry (indented by four spaces)."""
+    return "".join(f"""
+  {n}:
+    bucket: {bucket}
+    key: {n}/terraform.tfstate
+    lock: {{ dynamodb_table: {table}, lockfile: true }}{extra}""" for n in names)
+
+
+def proxied_config(state_dir, socket, s3p, ddbp, environments, top=""):
+    """A tfsnapd configuration whose S3 and DynamoDB requests all go through the proxies; `top`
+    holds further top-level lines (each ending in a newline)."""
+    return f"""state_dir: {state_dir}
+{top}control: {{ socket: {socket} }}
+defaults:
+  endpoint: {s3p.url}
+  dynamodb_endpoint: {ddbp.url}
+  path_style: true
+environments:{environments}
+"""
+
+
 class _UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, path, timeout):
         super().__init__("localhost", timeout=timeout)

@@ -37,25 +37,12 @@ def main():
     old_a = rlib.make_state(lineage, 2)
     target_a = rlib.make_state(lineage, 1)
 
-    s3p = rlib.Proxy(s, "s3proxy", s.env["S3_ENDPOINT"], "s3")
-    ddbp = rlib.Proxy(s, "ddbproxy", s.env["DYNAMODB_ENDPOINT"], "dynamodb")
+    s3p, ddbp = rlib.proxies(s)
     state_dir = s.path("state")
 
     def config(sock):
-        envs = "".join(f"""
-  {e}:
-    bucket: {bucket}
-    key: {KEY.format(e)}
-    lock: {{ dynamodb_table: {table}, lockfile: true }}""" for e in ("a", "b", "c"))
-        return f"""state_dir: {state_dir}
-shutdown_grace: 5s
-control: {{ socket: {sock} }}
-defaults:
-  endpoint: {s3p.url}
-  dynamodb_endpoint: {ddbp.url}
-  path_style: true
-environments:{envs}
-"""
+        envs = rlib.locked_environments(bucket, table, ("a", "b", "c"))
+        return rlib.proxied_config(state_dir, sock, s3p, ddbp, envs, "shutdown_grace: 5s\n")
 
     d = rlib.Daemon(s, "daemon", config(s.path("ctl.sock")), state_dir, s.path("ctl.sock"))
     d.start()

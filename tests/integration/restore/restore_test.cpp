@@ -107,6 +107,36 @@ protected:
                path + R"("})";
     }
 
+    // a LockInfo as tfsnap's restores write it
+    static std::string tfsnap_lock_json(const std::string& id, const std::string& path) {
+        return R"({"ID":")" + id +
+               R"(","Operation":"tfsnap-restore","Info":"","Who":"bob@ops-1",)"
+               R"("Version":"tfsnap","Created":"2026-11-22T05:00:00Z","Path":")" +
+               path + "\"}";
+    }
+
+    // The DynamoDB lock of `env`, held with this LockInfo.
+    void hold_lock(const config::environment& env, const std::string& info) {
+        dynamodb::item held;
+        held.emplace("LockID", dynamodb::attribute_value::string(env.lock_id()));
+        held.emplace("Info", dynamodb::attribute_value::string(info));
+        ASSERT_FALSE(run(db_->put_item(table_, held, {})).ec);
+    }
+
+    // The journal of a restore of `env` that holds (or held) the DynamoDB lock with ID `lock_id`.
+    void plant_journal(const std::string& restore_id, const config::environment& env,
+                       const std::string& lock_id) {
+        restore::journal_entry j;
+        j.restore_id = restore_id;
+        j.environment = env.name;
+        j.started_at = "2026-11-22T05:00:00Z";
+        j.requested_by = "bob@ops-1";
+        j.reason = "test";
+        j.step = "locked";
+        j.locks.push_back({"dynamodb", table_, env.lock_id(), lock_id});
+        ASSERT_FALSE(restore::write_journal(work_ / "state", j));
+    }
+
     std::optional<dynamodb::item> side_item(const std::string& lock_id) {
         dynamodb::item key;
         key.emplace("LockID", dynamodb::attribute_value::string(lock_id));
@@ -297,10 +327,7 @@ TEST_F(Restore, ALockHeldByTerraformIsNeverBroken) {
     req.version_id = v1_id;
     const auto p = plan(env, req);  // before the lock: a valid token
     ASSERT_TRUE(p.ok());
-    dynamodb::item held;
-    held.emplace("LockID", dynamodb::attribute_value::string(env.lock_id()));
-    held.emplace("Info", dynamodb::attribute_value::string(terraform_lock_json(env.lock_id())));
-    ASSERT_FALSE(run(db_->put_item(table_, held, {})).ec);
+    hold_lock(env, terraform_lock_json(env.lock_id()));
 
     const auto p2 = plan(env, req);
     ASSERT_EQ(p2.locks.size(), 1u);
@@ -606,19 +633,8 @@ TEST_F(Restore, AKilledRestoreLeavesAJournalAndTheNextStartReleasesItsLock) {
 TEST_F(Restore, RecoveryNeverReleasesALockThatIsNotOurs) {
     const auto cfg = with_lock_table();
     const auto& env = cfg.environments[0];
-    restore::journal_entry j;
-    j.restore_id = "r-foreign";
-    j.environment = "prod";
-    j.started_at = "2026-11-22T05:00:00Z";
-    j.requested_by = "bob@ops-1";
-    j.reason = "test";
-    j.step = "locked";
-    j.locks.push_back({"dynamodb", table_, env.lock_id(), "our-id-that-is-gone"});
-    ASSERT_FALSE(restore::write_journal(work_ / "state", j));
-    dynamodb::item held;
-    held.emplace("LockID", dynamodb::attribute_value::string(env.lock_id()));
-    held.emplace("Info", dynamodb::attribute_value::string(terraform_lock_json(env.lock_id())));
-    ASSERT_FALSE(run(db_->put_item(table_, held, {})).ec);
+    plant_journal("r-foreign", env, "our-id-that-is-gone");
+    hold_lock(env, terraform_lock_json(env.lock_id()));
     const auto recovered = run(restore::recover_journals(
         *rctx_, owner(), cfg, [&](const config::environment&) { return access(); }));
     ASSERT_EQ(recovered.size(), 1u);
@@ -788,22 +804,8 @@ TEST_F(Restore, AKilledRestoreAfterItsWriteGetsItsDigestSettledAtTheNextStart) {
 TEST_F(Restore, RecoveryIsTheStateDirsOwnersAlone) {
     const auto cfg = with_lock_table();
     const auto& env = cfg.environments[0];
-    restore::journal_entry j;
-    j.restore_id = "r-live";
-    j.environment = "prod";
-    j.started_at = "2026-11-22T05:00:00Z";
-    j.requested_by = "bob@ops-1";
-    j.reason = "test";
-    j.step = "locked";
-    j.locks.push_back({"dynamodb", table_, env.lock_id(), "live-id"});
-    ASSERT_FALSE(restore::write_journal(work_ / "state", j));
-    dynamodb::item held;
-    held.emplace("LockID", dynamodb::attribute_value::string(env.lock_id()));
-    held.emplace("Info", dynamodb::attribute_value::string(
-                             R"({"ID":"live-id","Operation":"tfsnap-restore","Info":"","Who":"bob@ops-1",)"
-                             R"("Version":"tfsnap","Created":"2026-11-22T05:00:00Z","Path":")" +
-                             env.lock_id() + "\"}"));
-    ASSERT_FALSE(run(db_->put_item(table_, held, {})).ec);
+    plant_journal("r-live", env, "live-id");
+    hold_lock(env, tfsnap_lock_json("live-id", env.lock_id()));
     // another directory's owner
     const fs::path elsewhere = work_ / "elsewhere";
     auto other = core::claim_dir(elsewhere, "test");
@@ -832,23 +834,8 @@ TEST_F(Restore, RetryReleasesWhatAnEndedRestoreLeftAndLeavesRunningOnes) {
     const auto& prod = cfg.environments[0];
     const auto& stage = cfg.environments[1];
     auto plant = [&](const std::string& restore_id, const config::environment& env, const std::string& id) {
-        restore::journal_entry j;
-        j.restore_id = restore_id;
-        j.environment = env.name;
-        j.started_at = "2026-11-22T05:00:00Z";
-        j.requested_by = "bob@ops-1";
-        j.reason = "test";
-        j.step = "locked";
-        j.locks.push_back({"dynamodb", table_, env.lock_id(), id});
-        ASSERT_FALSE(restore::write_journal(work_ / "state", j));
-        dynamodb::item held;
-        held.emplace("LockID", dynamodb::attribute_value::string(env.lock_id()));
-        held.emplace("Info", dynamodb::attribute_value::string(
-                                 R"({"ID":")" + id +
-                                 R"(","Operation":"tfsnap-restore","Info":"","Who":"bob@ops-1",)"
-                                 R"("Version":"tfsnap","Created":"2026-11-22T05:00:00Z","Path":")" +
-                                 env.lock_id() + "\"}"));
-        ASSERT_FALSE(run(db_->put_item(table_, held, {})).ec);
+        plant_journal(restore_id, env, id);
+        hold_lock(env, tfsnap_lock_json(id, env.lock_id()));
     };
     plant("r-ended", prod, "ended-id");
     plant("r-running", stage, "running-id");
