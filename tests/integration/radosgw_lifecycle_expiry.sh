@@ -114,7 +114,7 @@ v2=$(put_version "$WORK/v2")
 # a run before the day has passed leaves v1 alone (checked below, once v2's time is known)
 lc_process
 early_end=$(date +%s)
-lm=$(aws_s3api head-object --bucket "$B" --key "$STATE" --version-id "$v2" --query LastModified --output text)
+lm=$(aws_s3api head-object --bucket "$B" --key "$STATE" --version-id="$v2" --query LastModified --output text)
 # radosgw deletes once now - mtime >= DAY, with mtime to the second (rgw_lc.cc obj_has_expired)
 due=$(($(date -d "$lm" +%s) + DAY))
 echo "v1=$v1 v2=$v2; v2 written $lm, v1 due for deletion at $(date -u -d "@$due" +%H:%M:%S)"

@@ -23,7 +23,7 @@ check "the first PUT returns a version id" "'$v1'" real_id "$v1"
 check "the second PUT returns a version id" "'$v2'" real_id "$v2"
 check "the two version ids differ" "v1=$v1 v2=$v2" test "$v1" != "$v2"
 
-gv=$(aws_s3api get-object --bucket "$B" --key "$K" --version-id "$v1" "$WORK/got1" --query VersionId --output text)
+gv=$(aws_s3api get-object --bucket "$B" --key "$K" --version-id="$v1" "$WORK/got1" --query VersionId --output text)
 check "GET ?versionId=<first> returns the first bytes" "'$(head -c 100 "$WORK/got1")'" cmp -s "$WORK/got1" "$WORK/v1"
 check "... and names that version" "'$gv'" test "$gv" = "$v1"
 aws_s3api get-object --bucket "$B" --key "$K" "$WORK/cur" >/dev/null
