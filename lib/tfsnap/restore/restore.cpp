@@ -545,11 +545,14 @@ public:
     // Everything up to the release of the locks. Never throws: a cancellation (SIGTERM past the
     // grace, a cancelled job) or an exception becomes a failed result naming the step it stopped
     // in, and release() then runs as after any other ending.
-    ~executor() { ctx_.running.erase(out_.restore_id); }
+    // By its own copy of the id: finish() moves out_ (and its restore_id) into the result, and an id
+    // left in ctx_.running would keep the journal retry away from this restore's locks for good.
+    ~executor() { ctx_.running.erase(running_id_); }
 
     boost::asio::awaitable<void> run(std::string token) {
         out_.restore_id = tfstate::new_lock_id();
-        ctx_.running.insert(out_.restore_id);
+        running_id_ = out_.restore_id;
+        ctx_.running.insert(running_id_);
         std::string stopped;
         bool cancelled = false;
         try {
@@ -1028,8 +1031,8 @@ private:
         }
         if (file_locked_ || dynamo_locked_)
             out_.message +=
-                "; a lock of this restore could not be released (the journal keeps it; tfsnapd releases it "
-                "at its next start)";
+                "; a lock of this restore could not be released (the journal keeps it; tfsnapd tries again "
+                "every minute while it runs, and at its next start)";
         else if (journal_)
             (void)remove_journal(ctx_.state_dir, journal_->restore_id);
     }
@@ -1102,6 +1105,7 @@ private:
     bool write_started_ = false, digest_set_ = false;
     std::string step_ = "start";
     std::optional<journal_entry> journal_;
+    std::string running_id_;  // this restore's entry in ctx_.running
 };
 
 }  // namespace
