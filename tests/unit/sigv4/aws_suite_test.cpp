@@ -419,6 +419,16 @@ protected:
         std::ofstream(dir_ / name, std::ios::binary) << text;
     }
 
+    // <kind>-canonical-request.txt, -string-to-sign.txt and -signature.txt for this canonical
+    // request, signed independently of tfsnap's signer; returns the signature
+    std::string write_expected(const std::string& kind, const std::string& canonical_request) {
+        const auto e = sign_independently(canonical_request);
+        write(kind + "-canonical-request.txt", canonical_request);
+        write(kind + "-string-to-sign.txt", e.string_to_sign);
+        write(kind + "-signature.txt", e.signature);
+        return e.signature;
+    }
+
     // context.json with the suite's usual values
     void write_context(const std::string& token, bool omit_session_token) {
         write("context.json",
@@ -444,16 +454,13 @@ TEST_F(SuiteFormat, FoldedHeaderValues) {
         "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n"
         "x-folded:first second third part\n\nhost;x-amz-date;x-folded\n"
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    const auto h = sign_independently(header_creq);
-    write("header-canonical-request.txt", header_creq);
-    write("header-string-to-sign.txt", h.string_to_sign);
-    write("header-signature.txt", h.signature);
+    const auto h_signature = write_expected("header", header_creq);
     write(
         "header-signed-request.txt",
         "GET / HTTP/1.1\n" + headers + "X-Amz-Date:20150830T123600Z\n" +
             "Authorization:AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
             "SignedHeaders=host;x-amz-date;x-folded, Signature=" +
-            h.signature + "\n\n");
+            h_signature + "\n\n");
 
     const std::string query =
         "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2F"
@@ -462,12 +469,9 @@ TEST_F(SuiteFormat, FoldedHeaderValues) {
         "GET\n/\n" + query +
         "\nhost:example.amazonaws.com\nx-folded:first second third part\n\n"
         "host;x-folded\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    const auto q = sign_independently(query_creq);
-    write("query-canonical-request.txt", query_creq);
-    write("query-string-to-sign.txt", q.string_to_sign);
-    write("query-signature.txt", q.signature);
+    const auto q_signature = write_expected("query", query_creq);
     write("query-signed-request.txt",
-          "GET /?" + query + "&X-Amz-Signature=" + q.signature + " HTTP/1.1\n" + headers + "\n");
+          "GET /?" + query + "&X-Amz-Signature=" + q_signature + " HTTP/1.1\n" + headers + "\n");
 
     run_case(dir_);
     // the fold is one header, not three
@@ -484,17 +488,14 @@ TEST_F(SuiteFormat, OmitSessionToken) {
     const std::string header_creq =
         "POST\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\n"
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    const auto h = sign_independently(header_creq);
-    write("header-canonical-request.txt", header_creq);
-    write("header-string-to-sign.txt", h.string_to_sign);
-    write("header-signature.txt", h.signature);
+    const auto h_signature = write_expected("header", header_creq);
     write(
         "header-signed-request.txt",
         "POST / HTTP/1.1\nHost:example.amazonaws.com\nX-Amz-Security-Token:" + token +
             "\nX-Amz-Date:20150830T123600Z\n"
             "Authorization:AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
             "SignedHeaders=host;x-amz-date, Signature=" +
-            h.signature + "\n\n");
+            h_signature + "\n\n");
 
     const std::string query =
         "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2F"
@@ -502,13 +503,10 @@ TEST_F(SuiteFormat, OmitSessionToken) {
     const std::string query_creq = "POST\n/\n" + query +
                                    "\nhost:example.amazonaws.com\n\nhost\n"
                                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    const auto q = sign_independently(query_creq);
-    write("query-canonical-request.txt", query_creq);
-    write("query-string-to-sign.txt", q.string_to_sign);
-    write("query-signature.txt", q.signature);
+    const auto q_signature = write_expected("query", query_creq);
     write("query-signed-request.txt",
           "POST /?" + query + "&X-Amz-Security-Token=" + sigv4::uri_encode(token, true) +
-              "&X-Amz-Signature=" + q.signature + " HTTP/1.1\nHost:example.amazonaws.com\n\n");
+              "&X-Amz-Signature=" + q_signature + " HTTP/1.1\nHost:example.amazonaws.com\n\n");
 
     run_case(dir_);
     EXPECT_TRUE(load_context(dir_ / "context.json").omit_session_token);
