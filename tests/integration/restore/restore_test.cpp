@@ -123,6 +123,28 @@ protected:
         ASSERT_FALSE(run(db_->put_item(table_, held, {})).ec);
     }
 
+    // Runs the crash tool (a restore of prod to `version` in its own process), waits until it has
+    // reached `step` and kill -9s it there, as a crash of tfsnapd at that step would.
+    void kill_crash_tool_at(const fs::path& config_file, const std::string& version,
+                            const std::string& step) {
+        const fs::path marker = work_ / "stopped";
+        const std::string tool = TFSNAP_CRASH_TOOL;
+        std::vector<std::string> args{tool, config_file.string(), "prod", version, step, marker.string()};
+        std::vector<char*> argv;
+        for (auto& a : args)
+            argv.push_back(a.data());
+        argv.push_back(nullptr);
+        pid_t pid = 0;
+        ASSERT_EQ(::posix_spawn(&pid, tool.c_str(), nullptr, nullptr, argv.data(), environ), 0);
+        for (int i = 0; i < 300 && !fs::exists(marker); ++i)
+            std::this_thread::sleep_for(50ms);
+        ASSERT_TRUE(fs::exists(marker)) << "the tool never reached the step";
+        ASSERT_EQ(::kill(pid, SIGKILL), 0);
+        int status = 0;
+        ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+        EXPECT_TRUE(WIFSIGNALED(status));
+    }
+
     // The journal of a restore of `env` that holds (or held) the DynamoDB lock with ID `lock_id`.
     void plant_journal(const std::string& restore_id, const config::environment& env,
                        const std::string& lock_id) {
@@ -584,23 +606,9 @@ TEST_F(Restore, AKilledRestoreLeavesAJournalAndTheNextStartReleasesItsLock) {
             << "\n  path_style: true\nenvironments:\n  prod:\n    bucket: " << bucket_
             << "\n    key: prod/terraform.tfstate\n    lock: { dynamodb_table: " << table_ << " }\n";
     }
-    const fs::path marker = work_ / "stopped";
-    const std::string tool = TFSNAP_CRASH_TOOL;
-    std::vector<std::string> args{tool,  config_file.string(), "prod",
-                                  v1_id, "safety snapshot",    marker.string()};
-    std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    ASSERT_EQ(::posix_spawn(&pid, tool.c_str(), nullptr, nullptr, argv.data(), environ), 0);
-    for (int i = 0; i < 300 && !fs::exists(marker); ++i)
-        std::this_thread::sleep_for(50ms);
-    ASSERT_TRUE(fs::exists(marker)) << "the tool never reached the step";
-    ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    EXPECT_TRUE(WIFSIGNALED(status));
+    kill_crash_tool_at(config_file, v1_id, "safety snapshot");
+    if (HasFatalFailure())
+        return;
 
     // the lock is still there, with a journal that names it; the state is untouched
     const auto held = item(env.lock_id());
@@ -767,21 +775,9 @@ TEST_F(Restore, AKilledRestoreAfterItsWriteGetsItsDigestSettledAtTheNextStart) {
             << "\n  path_style: true\nenvironments:\n  prod:\n    bucket: " << bucket_
             << "\n    key: prod/terraform.tfstate\n    lock: { dynamodb_table: " << table_ << " }\n";
     }
-    const fs::path marker = work_ / "stopped";
-    const std::string tool = TFSNAP_CRASH_TOOL;
-    std::vector<std::string> args{tool, config_file.string(), "prod", v1_id, "write", marker.string()};
-    std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    ASSERT_EQ(::posix_spawn(&pid, tool.c_str(), nullptr, nullptr, argv.data(), environ), 0);
-    for (int i = 0; i < 300 && !fs::exists(marker); ++i)
-        std::this_thread::sleep_for(50ms);
-    ASSERT_TRUE(fs::exists(marker)) << "the tool never reached the step";
-    ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    kill_crash_tool_at(config_file, v1_id, "write");
+    if (HasFatalFailure())
+        return;
 
     // written, digest stale, lock held
     const auto written = current_bytes(env);
