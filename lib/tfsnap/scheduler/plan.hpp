@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -46,6 +47,7 @@ struct fire {
     // false: a `concurrency: replace` schedule never cancels or drops this job (an operator's
     // restore or undelete); the schedule's fire waits for it instead.
     bool replaceable = true;
+    std::uint64_t job_id = 0;  // set by the runner when the job starts (for runner::progress)
 };
 
 // Slots passed over under missed_policy::skip; `latest` is the last of them.

@@ -1,4 +1,5 @@
 #include "tfsnap/scheduler/runner.hpp"
+#include "tfsnap/scheduler/error.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -60,16 +61,24 @@ std::vector<job_record> runner::active() const {
     return out;
 }
 
-asio::awaitable<void> runner::run() {
+std::string runner::load() {
+    if (plan_)
+        return {};
     auto loaded = stamps_.load();
     if (loaded.ec) {
         if (log_ != nullptr)
             log_->error(
                 "cannot load schedule stamps",
                 {{"event", "stamps-load-failed"}, {"error", loaded.ec.message()}, {"detail", loaded.detail}});
-        throw boost::system::system_error(loaded.ec, loaded.detail);
+        return "cannot load the schedule stamps: " + loaded.detail + " (" + loaded.ec.message() + ")";
     }
     plan_.emplace(specs_, loaded.stamps, clock_.now(), cfg_.plan);
+    return {};
+}
+
+asio::awaitable<void> runner::run() {
+    if (const auto problem = load(); !problem.empty())
+        throw boost::system::system_error(make_error_code(errc::corrupt_stamps), problem);
     stopping_ = false;
 
     std::exception_ptr stop;
@@ -292,7 +301,9 @@ void runner::start(std::uint64_t id) {
     counters_.max_in_flight = std::max(counters_.max_in_flight, running_.size());
     log(core::log_level::info, "job started", rec);
     changed(rec);
-    asio::co_spawn(ex_, run_job(rec.what),
+    fire what = rec.what;
+    what.job_id = id;
+    asio::co_spawn(ex_, run_job(std::move(what)),
                    asio::bind_cancellation_slot(slot, [this, id](std::exception_ptr e, job_outcome outcome) {
                        on_done(id, e, std::move(outcome));
                    }));
@@ -333,7 +344,7 @@ void runner::on_done(std::uint64_t id, std::exception_ptr e, job_outcome outcome
     if (replaced && status == job_status::replaced)
         detail = active_.at(id).detail;
     running_.erase(env);
-    finish(id, status, std::move(detail));
+    finish(id, status, std::move(detail), std::move(outcome.result));
     if (stopping_) {
         if (running_.empty())
             children_done_.cancel();
@@ -342,10 +353,11 @@ void runner::on_done(std::uint64_t id, std::exception_ptr e, job_outcome outcome
     start_queued();
 }
 
-void runner::finish(std::uint64_t id, job_status status, std::string detail) {
+void runner::finish(std::uint64_t id, job_status status, std::string detail, std::string result) {
     auto node = active_.extract(id);
     auto& rec = node.mapped();
     rec.status = status;
+    rec.result = std::move(result);
     rec.finished_at = clock_.now();
     rec.detail = std::move(detail);
     switch (status) {
@@ -372,7 +384,8 @@ void runner::finish(std::uint64_t id, job_status status, std::string detail) {
 }
 
 void runner::record_finished(job_record rec) {
-    changed(rec);
+    // In the history before anyone is told: whoever reads history().back() in on_change (the
+    // daemon's STATUS=) sees this job as the last one, not the one before it.
     history_.push_back(std::move(rec));
     while (history_.size() > std::max<std::size_t>(cfg_.history_limit, 1))
         history_.pop_front();
@@ -380,6 +393,7 @@ void runner::record_finished(job_record rec) {
     while (history_.size() > 1 && history_.front().finished_at &&
            now - *history_.front().finished_at > cfg_.history_max_age)
         history_.pop_front();
+    changed(history_.back());
 }
 
 void runner::log(core::log_level level, std::string_view message, const job_record& rec) const {

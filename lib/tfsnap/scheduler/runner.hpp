@@ -52,6 +52,7 @@ namespace tfsnap::scheduler {
 struct job_outcome {
     bool ok = true;
     std::string detail;
+    std::string result{};  // what the job produced, as a JSON object (a restore's steps); may be empty
 };
 
 // The job a fire runs. It is cancelled through its coroutine's cancellation slot (replace,
@@ -83,6 +84,7 @@ struct job_record {
     std::string step{};  // progress of a running job
     int done = 0;
     int total = 0;
+    std::string result{};  // job_outcome::result of a finished job
 };
 
 struct runner_counters {
@@ -121,6 +123,10 @@ public:
 
     runner(const runner&) = delete;
     runner& operator=(const runner&) = delete;
+
+    // Loads the stamps and builds the plan (run() does it when nobody did): "" or what is wrong,
+    // so that a daemon can refuse to start (and not tell systemd it is ready) before running.
+    std::string load();
 
     boost::asio::awaitable<void> run();
 
@@ -166,7 +172,7 @@ private:
     void start_queued();
     void start(std::uint64_t id);
     void on_done(std::uint64_t id, std::exception_ptr e, job_outcome outcome);
-    void finish(std::uint64_t id, job_status status, std::string detail);
+    void finish(std::uint64_t id, job_status status, std::string detail, std::string result = {});
     void record_finished(job_record rec);
     void changed(const job_record& rec) const;
     // The queued job of `lane`, or queue_.end().

@@ -25,7 +25,21 @@ std::optional<schedule_spec> make_spec(const config::environment& env, const con
 }
 
 std::string_view to_string(job_kind k) noexcept {
-    return k == job_kind::verify ? "verify" : "backup";
+    switch (k) {
+        case job_kind::backup:
+            return "backup";
+        case job_kind::verify:
+            return "verify";
+        case job_kind::prune:
+            return "prune";
+        case job_kind::restore:
+            return "restore";
+        case job_kind::undelete:
+            return "undelete";
+        case job_kind::plan:
+            return "plan";
+    }
+    return "backup";
 }
 
 std::optional<schedule_spec> make_verify_spec(const config::environment& env, std::string& error) {

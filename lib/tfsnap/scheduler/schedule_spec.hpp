@@ -19,7 +19,9 @@ namespace tfsnap::scheduler {
 
 // What a schedule runs: the environment's backup (its `schedules`), or its verify job
 // (`verify`, weekly by default).
-enum class job_kind { backup, verify };
+// What a job does. Schedules fire backups and verifies; the rest are asked for over the API
+// (`plan`: the dry run of a full-mode restore, which runs terraform init and plan).
+enum class job_kind { backup, verify, prune, restore, undelete, plan };
 std::string_view to_string(job_kind k) noexcept;
 
 struct schedule_spec {

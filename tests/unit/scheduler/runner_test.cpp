@@ -186,6 +186,37 @@ TEST_F(Runner, ABackupAndAVerifyOfOneEnvironmentDoNotBlockEachOther) {
     stop();
 }
 
+// STATUS= and `tfsnapctl status` read history().back() when told of a finished job: it must be
+// that job, not the one before it (which it was until the next job started).
+TEST_F(Runner, AFinishedJobIsTheLastOfTheHistoryWhenItIsAnnounced) {
+    job_time_ = 10s;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> seen;  // finished job, history().back()
+    runner_config cfg;
+    cfg.on_change = [&](const job_record& rec) {
+        if (rec.finished_at)
+            seen.emplace_back(rec.id, r_->history().empty() ? 0 : r_->history().back().id);
+    };
+    start({make_test_spec("prod", "hourly", "0 * * * *")}, cfg);
+    run_until(at(0, 2, 5));
+    ASSERT_EQ(seen.size(), 2u);
+    for (const auto& [finished, last] : seen)
+        EXPECT_EQ(finished, last);
+    EXPECT_NE(seen[0].first, seen[1].first);
+    stop();
+}
+
+// The job knows its own id (for its progress) when it starts.
+TEST_F(Runner, TheJobIsToldItsId) {
+    job_time_ = 10s;
+    start({make_test_spec("prod", "hourly", "0 * * * *")});
+    run_until(at(0, 1, 5));
+    ASSERT_EQ(starts_.size(), 1u);
+    EXPECT_NE(starts_[0].what.job_id, 0u);
+    ASSERT_TRUE(r_->find(starts_[0].what.job_id));
+    EXPECT_EQ(r_->find(starts_[0].what.job_id)->what.environment, "prod");
+    stop();
+}
+
 TEST_F(Runner, OnDemandJobsShareTheLaneWithScheduledOnes) {
     job_time_ = 150s;
     std::vector<job_record> changes;
