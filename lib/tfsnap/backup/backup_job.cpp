@@ -142,11 +142,18 @@ public:
         : ctx_(ctx), env_(env), access_(access), req_(std::move(req)), started_(ctx.clock.now()) {}
 
     boost::asio::awaitable<backup_outcome> run() {
+        step("check", 0);
         if (env_.source == config::source_kind::file)
             co_await run_file();
         else
             co_await run_s3();
         co_return finish();
+    }
+
+    static constexpr int steps = 5;  // check, download, catalog, retention, lifecycle guard
+    void step(std::string_view name, int done) const {
+        if (req_.on_progress)
+            req_.on_progress(name, done, steps);
     }
 
 private:
@@ -225,6 +232,7 @@ private:
             co_return;
         }
         http::file_sink file(download.path.string(), false);
+        step("download", 1);
         auto got = co_await s3.get_object(env_.bucket, env_.key, version, file);
         if (got.ec) {
             if (got.ec == s3::errc::no_such_version || got.ec == s3::errc::no_such_key) {
@@ -240,6 +248,7 @@ private:
         const fs::path path = download.path;
         std::function<tfstate::inspection()> inspect = [path] { return tfstate::inspect_file(path); };
         auto inspection = co_await detail::offload(ctx_, std::move(inspect));
+        step("catalog", 2);
 
         manifest::manifest m = base_manifest();
         auto& ts = m.terraform_state;
@@ -485,7 +494,10 @@ private:
             out_.message += " (without its server-side copy: see the errors)";
         out_.written = m;
         if (ctx_.record_snapshot) {
-            const std::string problem = co_await ctx_.record_snapshot(env_.name, m.snapshot_id);
+            // named, not temporaries in the co_await expression (GCC 12)
+            std::string env_name = env_.name, id = m.snapshot_id;
+            auto recording = ctx_.record_snapshot(std::move(env_name), std::move(id));
+            const std::string problem = co_await std::move(recording);
             if (!problem.empty())
                 out_.warnings.push_back("catalog git: " + problem);
         }
@@ -541,6 +553,7 @@ private:
 public:
     // after run(): record the check, prune, log
     boost::asio::awaitable<backup_outcome> complete(backup_outcome out) {
+        step("retention", 3);
         if (out.status == backup_status::snapshot && req_.prune) {
             out.pruned = co_await prune(ctx_, env_, access_, false);
             if (!out.pruned->ok())
@@ -549,6 +562,7 @@ public:
                                             ? std::to_string(out.pruned->failed) + " deletions failed"
                                             : out.pruned->error));
         }
+        step("lifecycle guard", 4);
         if (out.status == backup_status::snapshot || out.status == backup_status::unchanged) {
             out.guard = co_await run_lifecycle_guard(ctx_, env_, access_);
             if (!out.guard->error.empty())
@@ -580,6 +594,7 @@ public:
             ctx_.log.info("backup: " + out.message, fields);
         for (const auto& w : out.warnings)
             ctx_.log.warning("backup: " + w, {{"env", env_.name}});
+        step("done", steps);
         co_return out;
     }
 

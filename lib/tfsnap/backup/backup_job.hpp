@@ -38,6 +38,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,9 @@ struct backup_request {
     std::string requested_by{};          // for on-demand jobs: "alice (uid 1000)"; empty: tfsnapd
     bool force_snapshot = false;         // snapshot even when unchanged
     bool prune = true;                   // apply retention afterwards
+    // Told at each step ("check", "download", "catalog", "retention", "lifecycle guard") with
+    // the steps done so far and their number; called on the job's executor.
+    std::function<void(std::string_view step, int done, int total)> on_progress{};
 };
 
 enum class backup_status { snapshot, unchanged, state_deleted, failed };

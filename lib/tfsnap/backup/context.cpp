@@ -11,7 +11,21 @@ boost::asio::awaitable<std::string> record_with(catalog_git::recorder* git, std:
     co_return s ? s.info.message : std::string();
 }
 
+boost::asio::awaitable<std::string> remove_with(catalog_git::recorder* git, std::string env,
+                                                std::vector<std::string> ids) {
+    const auto s = co_await git->record_removal(std::move(env), std::move(ids), std::string());
+    co_return s ? s.info.message : std::string();
+}
+
 }  // namespace
+
+std::function<boost::asio::awaitable<std::string>(std::string, std::vector<std::string>)> git_removal_hook(
+    catalog_git::recorder& git) {
+    catalog_git::recorder* r = &git;
+    return [r](std::string env, std::vector<std::string> ids) {
+        return remove_with(r, std::move(env), std::move(ids));
+    };
+}
 
 std::function<boost::asio::awaitable<std::string>(std::string, std::string)> git_hook(
     catalog_git::recorder& git) {

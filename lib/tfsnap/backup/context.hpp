@@ -23,6 +23,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tfsnap::catalog_git {
 class recorder;
@@ -42,6 +43,9 @@ struct job_context {
     // never fails a backup). Empty: no git.
     std::function<boost::asio::awaitable<std::string>(std::string env, std::string snapshot_id)>
         record_snapshot{};
+    // catalog.git: commits the removal of pruned snapshots (their tags stay); "" or what went wrong.
+    std::function<boost::asio::awaitable<std::string>(std::string env, std::vector<std::string> ids)>
+        record_removal{};
 };
 
 struct environment_access {
@@ -54,6 +58,9 @@ struct environment_access {
 // The `record_snapshot` hook for catalog.git: commits and tags through `git` (which must
 // outlive the jobs). A git failure comes back as text; the snapshot itself is already safe.
 std::function<boost::asio::awaitable<std::string>(std::string, std::string)> git_hook(
+    catalog_git::recorder& git);
+// The `record_removal` hook for catalog.git, likewise.
+std::function<boost::asio::awaitable<std::string>(std::string, std::vector<std::string>)> git_removal_hook(
     catalog_git::recorder& git);
 
 // "s3://bucket/key" of an environment's state.

@@ -125,6 +125,16 @@ boost::asio::awaitable<prune_report> prune(job_context& ctx, const config::envir
                             {{"env", env.name}});
         }
     }
+    if (!dry_run && rep.deleted > 0 && ctx.record_removal) {
+        std::vector<std::string> removed;
+        for (const auto& item : rep.items)
+            if (item.deleted)
+                removed.push_back(item.snapshot_id);
+        std::string env_name = env.name;  // named, not temporaries in the co_await (GCC 12)
+        auto recording = ctx.record_removal(std::move(env_name), std::move(removed));
+        if (const std::string problem = co_await std::move(recording); !problem.empty())
+            ctx.log.warning("prune: catalog git: " + problem, {{"env", env.name}});
+    }
     if (!dry_run && rep.deleted > 0)
         ctx.log.info("prune: deleted " + std::to_string(rep.deleted) + " snapshot(s), kept " +
                          std::to_string(rep.kept),

@@ -59,7 +59,8 @@ dispatcher::dispatcher(asio::any_io_executor ex, http::client& http, core::logge
       log_(log),
       host_(std::move(host)),
       opts_(std::move(opts)),
-      random_(opts_.random ? opts_.random : http::default_random_unit()) {}
+      random_(opts_.random ? opts_.random : http::default_random_unit()),
+      idle_(ex_) {}
 
 dispatcher::~dispatcher() = default;
 
@@ -138,6 +139,21 @@ void dispatcher::cancel() {
     }
 }
 
+asio::awaitable<bool> dispatcher::drained(steady::time_point until) {
+    asio::steady_timer deadline(ex_);
+    deadline.expires_at(until);
+    using namespace asio::experimental::awaitable_operators;
+    while (!running_.empty()) {
+        if (steady::now() >= until)
+            co_return false;
+        idle_.expires_at(steady::time_point::max());
+        const auto r = co_await (idle_.async_wait(use_tuple) || deadline.async_wait(use_tuple));
+        if (r.index() == 1)
+            co_return running_.empty();
+    }
+    co_return true;
+}
+
 void dispatcher::finished(std::uint64_t id, std::exception_ptr e) {
     auto node = running_.extract(id);
     if (e) {
@@ -163,6 +179,8 @@ void dispatcher::finished(std::uint64_t id, std::exception_ptr e) {
                        {{"event", event}, {"env", env}, {"error", what}});
         }
     }
+    if (running_.empty())
+        idle_.cancel();
     if (overloaded_ && running_.size() < opts_.max_pending) {
         overloaded_ = false;
         log_.notice("webhook deliveries below the limit again",

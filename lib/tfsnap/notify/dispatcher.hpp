@@ -34,6 +34,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -76,6 +77,10 @@ public:
     // Terminal cancellation of every delivery in flight (shutdown, after the grace time).
     void cancel();
 
+    // Waits until no delivery is in flight (true) or `until` passes (false). Cancellation: throws
+    // operation_aborted.
+    boost::asio::awaitable<bool> drained(std::chrono::steady_clock::time_point until);
+
     struct stats {
         std::uint64_t delivered = 0;
         std::uint64_t failed = 0;   // gave up, or cancelled
@@ -113,6 +118,7 @@ private:
     http::random_unit random_;
     std::vector<config::webhook_config> hooks_;
     std::map<std::uint64_t, running_delivery> running_;
+    boost::asio::steady_timer idle_;  // never expires; cancelled when running_ empties
     std::uint64_t next_id_ = 1;
     bool stopped_ = false;
     bool overloaded_ = false;

@@ -509,7 +509,7 @@ boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::en
         std::error_code ec;
         fs::create_directories(o.log_path.parent_path(), ec);
         if (ctx.terraform_credentials)
-            o.credentials = ctx.terraform_credentials(env);
+            o.credentials = co_await ctx.terraform_credentials(env);
         p.terraform = co_await run_terraform(env, std::move(o));
         if (!p.terraform->ok)
             p.warnings.push_back("terraform plan failed: " + p.terraform->message);
@@ -604,12 +604,13 @@ public:
     boost::asio::awaitable<void> run_terraform_after() {
         if (out_.result != outcome::ok || req_.mode != "full")
             co_return;
+        progress("terraform");
         terraform_options o;
         o.log_path = ctx_.state_dir / "terraform" / (out_.restore_id + ".log");
         std::error_code ec;
         fs::create_directories(o.log_path.parent_path(), ec);
         if (ctx_.terraform_credentials)
-            o.credentials = ctx_.terraform_credentials(env_);
+            o.credentials = co_await ctx_.terraform_credentials(env_);
         const auto t0 = std::chrono::steady_clock::now();
         std::string stopped;
         try {
@@ -670,7 +671,19 @@ public:
     }
 
 private:
-    void begin(std::string step) { step_ = std::move(step); }
+    void begin(std::string step) {
+        step_ = std::move(step);
+        progress(step_);
+    }
+
+    // Steps begun, against the steps this restore has: check, lock, check after lock, safety
+    // snapshot, write, (digest), verify, unlock, (terraform).
+    void progress(const std::string& step) {
+        if (!req_.on_progress)
+            return;
+        const int total = 7 + (env_.lock.dynamodb_table ? 1 : 0) + (req_.mode == "full" ? 1 : 0);
+        req_.on_progress(step, std::min(begun_++, total), total);
+    }
 
     void record(std::string name, bool ok, std::string detail, std::chrono::steady_clock::time_point since) {
         out_.steps.push_back(
@@ -1016,6 +1029,7 @@ private:
     boost::asio::awaitable<void> release_within_deadline() {
         using namespace boost::asio::experimental::awaitable_operators;
         const auto t0 = std::chrono::steady_clock::now();
+        progress("unlock");
         try {
             boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, ctx_.cleanup_timeout);
             auto work = release_work();
@@ -1104,6 +1118,7 @@ private:
     bool dynamo_locked_ = false, file_locked_ = false;
     bool write_started_ = false, digest_set_ = false;
     std::string step_ = "start";
+    int begun_ = 0;  // steps begun, for on_progress
     std::optional<journal_entry> journal_;
     std::string running_id_;  // this restore's entry in ctx_.running
 };

@@ -62,6 +62,9 @@ struct restore_request {
     std::string reason{};
     long long uid = -1;
     std::string user{};  // the requesting user's name; requested_by is "user@host"
+    // execute(): told as each step begins ("lock", "write", ...), with the steps done so far and
+    // how many this restore has; called on the restore's executor.
+    std::function<void(std::string_view step, int done, int total)> on_progress{};
 };
 
 struct lock_view {
@@ -128,8 +131,10 @@ struct restore_context {
     std::vector<std::byte> token_key;               // HMAC key for plan tokens (32 random bytes per start)
     std::string host;                               // for LockInfo Who: "user@host"
     std::string terraform_version_hint = "tfsnap";  // LockInfo Version
-    // AWS credentials for a full restore's Terraform run (names and values; secret).
-    std::function<std::vector<std::pair<std::string, std::string>>(const config::environment&)>
+    // AWS credentials for a full restore's Terraform run (names and values; secret), from the
+    // environment's credentials provider. Unset: Terraform gets none from tfsnap.
+    std::function<boost::asio::awaitable<std::vector<std::pair<std::string, std::string>>>(
+        const config::environment&)>
         terraform_credentials{};
     // Called after each step of execute() with its name; tests use it to stop at a point.
     std::function<void(std::string_view)> after_step{};

@@ -873,9 +873,10 @@ TEST_F(FullRestore, RunsInitThenApplyWithACleanEnvironment) {
     const auto& env = cfg.environments[0];
     const auto v1_id = put(env.key, state_json(1, "lin"));
     put(env.key, state_json(2, "lin"));
-    rctx_->terraform_credentials = [](const config::environment&) {
-        return std::vector<std::pair<std::string, std::string>>{{"AWS_ACCESS_KEY_ID", "AKIDFAKE"},
-                                                                {"AWS_SECRET_ACCESS_KEY", "s3cr3t"}};
+    rctx_->terraform_credentials = [](const config::environment&)
+        -> boost::asio::awaitable<std::vector<std::pair<std::string, std::string>>> {
+        co_return std::vector<std::pair<std::string, std::string>>{{"AWS_ACCESS_KEY_ID", "AKIDFAKE"},
+                                                                   {"AWS_SECRET_ACCESS_KEY", "s3cr3t"}};
     };
     restore::restore_request req;
     req.version_id = v1_id;
