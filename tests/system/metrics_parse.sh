@@ -46,6 +46,7 @@ want_types = {
     "tfsnap_state_deleted": "gauge",
     "tfsnap_expiry_at_risk": "gauge",
     "tfsnap_build_info": "gauge",
+    "tfsnap_event_loop_lag_seconds": "histogram",
 }
 got = [(f.name, f.type) for f in families]
 check(got == list(want_types.items()), f"families: {got}")

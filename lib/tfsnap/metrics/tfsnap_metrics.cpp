@@ -39,7 +39,12 @@ tfsnap_metrics::tfsnap_metrics(registry& reg, std::string_view version)
                         "Snapshots of the environment whose S3 version a bucket lifecycle rule will "
                         "delete and that have no copy.",
                         {"env"})),
-      build_info(reg.add_gauge("tfsnap_build_info", "The tfsnap version running; always 1.", {"version"})) {
+      build_info(reg.add_gauge("tfsnap_build_info", "The tfsnap version running; always 1.", {"version"})),
+      event_loop_lag_seconds(reg.add_histogram(
+          "tfsnap_event_loop_lag_seconds",
+          "How late tfsnapd's I/O thread ran a timer that was due (sampled 4 times a second): time the "
+          "control socket, the scheduler and every job waited for the thread.",
+          {}, {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})) {
     build_info.with({version}).set(1);
 }
 

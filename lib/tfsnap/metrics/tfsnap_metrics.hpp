@@ -13,6 +13,7 @@
 //   tfsnap_state_deleted{env}                            gauge      1 while the state is a delete marker
 //   tfsnap_expiry_at_risk{env}                           gauge      snapshots whose version will be lost
 //   tfsnap_build_info{version}                           gauge      always 1
+//   tfsnap_event_loop_lag_seconds                        histogram  how late the I/O thread ran a due timer
 //
 // `result` is `result_ok` or `result_failed`. A snapshot's expiry series is removed when the
 // snapshot is pruned (`version_expiry_timestamp_seconds.remove({env, id})`) or its version no
@@ -48,6 +49,7 @@ struct tfsnap_metrics {
     gauge_family& state_deleted;
     gauge_family& expiry_at_risk;
     gauge_family& build_info;
+    histogram_family& event_loop_lag_seconds;
 
     // Removes every series labelled env=`env`; returns how many.
     std::size_t forget_environment(std::string_view env);

@@ -63,6 +63,7 @@ TEST(MetricsParser, SampleExpositionParses) {
         {"tfsnap_state_deleted", "gauge"},
         {"tfsnap_expiry_at_risk", "gauge"},
         {"tfsnap_build_info", "gauge"},
+        {"tfsnap_event_loop_lag_seconds", "histogram"},
     };
     ASSERT_EQ(e.families.size(), families.size());
     for (std::size_t i = 0; i < families.size(); ++i) {

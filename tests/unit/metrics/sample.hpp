@@ -22,6 +22,8 @@ inline void fill_sample(tfsnap::metrics::tfsnap_metrics& m) {
     m.last_success_timestamp_seconds.with({"prod"}).set(1764000000);
     m.last_success_timestamp_seconds.with({"staging"}).set(1764003600.5);
     m.snapshots.with({"prod"}).set(14);
+    for (const double lag : {0.0002, 0.003, 0.04})
+        m.event_loop_lag_seconds.with({}).observe(lag);
     m.snapshots.with({"staging"}).set(0);
     m.restore_total.with({"prod", result_ok}).inc();
     m.verify_failures.with({"prod"}).set(0);

@@ -33,6 +33,7 @@ TEST(TfsnapMetrics, NamesTypesAndLabels) {
     check(m.state_deleted, "tfsnap_state_deleted", metric_type::gauge, {"env"});
     check(m.expiry_at_risk, "tfsnap_expiry_at_risk", metric_type::gauge, {"env"});
     check(m.build_info, "tfsnap_build_info", metric_type::gauge, {"version"});
+    check(m.event_loop_lag_seconds, "tfsnap_event_loop_lag_seconds", metric_type::histogram, {});
     EXPECT_EQ(std::vector<double>(m.backup_duration_seconds.bounds().begin(),
                                   m.backup_duration_seconds.bounds().end()),
               default_duration_buckets());
@@ -42,11 +43,14 @@ TEST(TfsnapMetrics, FreshExposition) {
     registry reg;
     const tfsnap_metrics m(reg, "0.9.0");
     const std::string text = reg.expose();
-    // only build info has a series before anything happens
+    // before anything happens: build info, and the event loop's lag histogram (no labels: its one
+    // series exists from the start) with nothing observed
     EXPECT_NE(text.find("# TYPE tfsnap_build_info gauge\ntfsnap_build_info{version=\"0.9.0\"} 1\n"),
               std::string::npos)
         << text;
-    EXPECT_TRUE(text.ends_with("tfsnap_build_info{version=\"0.9.0\"} 1\n")) << text;
+    EXPECT_TRUE(
+        text.ends_with("tfsnap_event_loop_lag_seconds_sum 0\ntfsnap_event_loop_lag_seconds_count 0\n"))
+        << text;
     EXPECT_NE(text.find("# HELP tfsnap_state_deleted 1 while the current version"), std::string::npos);
     std::size_t samples = 0;
     std::size_t pos = 0;
@@ -55,7 +59,7 @@ TEST(TfsnapMetrics, FreshExposition) {
         if (pos < text.size() && text[pos] != '#')
             ++samples;
     }
-    EXPECT_EQ(samples, 1u) << text;
+    EXPECT_EQ(samples, 1u + 11u + 1u + 2u) << text;  // build info; 11 buckets, +Inf, sum and count
 }
 
 TEST(TfsnapMetrics, SecondSetOnTheSameRegistryThrows) {
