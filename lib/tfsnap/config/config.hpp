@@ -219,6 +219,9 @@ struct daemon_config {
     std::string file;  // where it was loaded from
     std::string state_dir = "/var/lib/tfsnap";
     std::int64_t max_concurrent_jobs = 4;  // scheduled runs beyond this wait in due order
+    // Threads of the worker pool (hashing, parsing, sealing, the catalog's file work). Unset: one
+    // per core.
+    std::optional<std::int64_t> worker_threads;
     control_config control;
     notify_config notify;
     catalog_config catalog;

@@ -1001,9 +1001,10 @@ public:
                    "start from /usr/share/doc/tfsnap/example.yaml or config/example.yaml");
             return std::nullopt;
         }
-        if (!expect_map(root, "",
-                        {"state_dir", "max_concurrent_jobs", "shutdown_grace", "job_retention", "control",
-                         "catalog", "metrics", "notify", "defaults", "environments"}))
+        if (!expect_map(
+                root, "",
+                {"state_dir", "max_concurrent_jobs", "worker_threads", "shutdown_grace", "job_retention",
+                 "control", "catalog", "metrics", "notify", "defaults", "environments"}))
             return std::nullopt;
         daemon_config cfg;
         cfg.file = file_;
@@ -1015,6 +1016,17 @@ public:
                        "write how many backups may run at once, such as 4");
             } else {
                 cfg.max_concurrent_jobs = *n;
+            }
+        }
+
+        if (auto n = count_at(root, "worker_threads", "")) {
+            if (*n < 1 || *n > 64) {
+                report(root["worker_threads"], "worker_threads",
+                       "must be between 1 and 64, got " + std::to_string(*n),
+                       "write how many threads hash and parse states, such as 2 (or leave it out: one "
+                       "per core)");
+            } else {
+                cfg.worker_threads = *n;
             }
         }
 

@@ -38,6 +38,7 @@ TEST(ConfigLoad, ExampleFileIsValid) {
     const auto& cfg = *r.config;
     EXPECT_EQ(cfg.state_dir, "/var/lib/tfsnap");
     EXPECT_EQ(cfg.max_concurrent_jobs, 8);
+    EXPECT_EQ(cfg.worker_threads, 2);
     EXPECT_EQ(cfg.control.socket, "/run/tfsnap/control.sock");
     EXPECT_EQ(cfg.control.readers, std::vector<std::string>{"group:tfsnap"});
     EXPECT_EQ(cfg.control.operators, std::vector<std::string>{"group:tfsnap-admin"});
