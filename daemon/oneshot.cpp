@@ -1,7 +1,7 @@
 #include "oneshot.hpp"
 
-#include "clients.hpp"
 #include "identity.hpp"
+#include "runtime.hpp"
 
 #include "tfsnap/backup/backup_job.hpp"
 #include "tfsnap/config/load.hpp"
@@ -30,12 +30,6 @@ namespace tfsnap::daemon {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr int exit_ok = 0;
-constexpr int exit_failed = 1;
-constexpr int exit_usage = 64;
-constexpr int exit_in_use = 75;  // EX_TEMPFAIL: another process owns the state_dir
-constexpr int exit_config = 78;
 
 // --name VALUE options, --flag switches, one positional ENV.
 struct parsed_args {
@@ -78,20 +72,16 @@ parsed_args parse(const std::vector<std::string_view>& args,
     return p;
 }
 
-// What every one-shot command sets up: the configuration, the catalog, the clients.
+// What every one-shot command sets up: the configuration, then the runtime the daemon uses too
+// (the state_dir's ownership, the catalog, the worker pool, the clients, the jobs' hooks).
 struct session {
     boost::asio::io_context io;
     core::system_wall_clock clock;
     core::stream_sink sink{std::cerr};
     core::logger log{sink, core::log_level::warning};
-    std::optional<config::daemon_config> cfg;
+    std::shared_ptr<const config::daemon_config> cfg;
     const config::environment* env = nullptr;
-    std::optional<core::dir_owner> owner;  // unset: read-only (another process owns the state_dir)
-    std::unique_ptr<catalog::catalog> cat;
-    std::unique_ptr<client_set> clients;
-    backup::bucket_cache buckets;
-    std::optional<backup::job_context> jobs;
-    std::string host;
+    std::optional<runtime> rt;
 
     // `command` ("backup", "restore") names what the user ran, for the message when the state_dir is
     // owned by another process (the daemon): then nothing under it is touched and the command exits
@@ -103,41 +93,28 @@ struct session {
                 std::cerr << config::format(d) << "\n";
             return exit_config;
         }
-        cfg = std::move(loaded.config);
+        cfg = std::make_shared<const config::daemon_config>(std::move(*loaded.config));
         env = cfg->find(a.env);
         if (env == nullptr) {
             std::cerr << "tfsnapd: no environment " << a.env << " in " << cfg->file << "\n";
             return exit_usage;
         }
-        auto claim = core::claim_dir(cfg->state_dir, "tfsnapd " + std::string(command) + " " + env->name);
-        if (claim.owner) {
-            owner.emplace(std::move(*claim.owner));
-        } else if (claim.busy && !read_only_ok) {
-            std::cerr << "tfsnapd " << command << ": " << cfg->state_dir
-                      << " is in use by another tfsnap process ("
-                      << (claim.holder.empty() ? std::string("pid unknown") : "pid " + claim.holder)
-                      << "); nothing was changed.\n  Ask the running daemon instead: tfsnapctl " << command
-                      << " " << env->name << " ...  (see tfsnapctl(1)), or stop it first.\n";
-            return exit_in_use;
-        } else if (!claim.busy) {
-            std::cerr << "tfsnapd " << command << ": cannot own " << cfg->state_dir << ": "
-                      << claim.error.message() << "\n";
-            return exit_failed;
+        rt.emplace(io, clock, log);
+        open_options o;
+        o.holder = "tfsnapd " + std::string(command) + " " + env->name;
+        o.read_only_ok = read_only_ok;
+        if (const auto problem = rt->open(cfg, o)) {
+            if (problem->busy)
+                std::cerr << "tfsnapd " << command << ": " << problem->message
+                          << "; nothing was changed.\n  Ask the running daemon instead: tfsnapctl " << command
+                          << " " << env->name << " ...  (see tfsnapctl(1)), or stop it first.\n";
+            else
+                std::cerr << "tfsnapd " << command << ": " << problem->message << "\n";
+            return problem->exit_code == exit_software ? exit_failed : problem->exit_code;
         }
-        cat = std::make_unique<catalog::catalog>(cfg->state_dir);
-        if (owner) {
-            if (auto s = cat->open()) {
-                std::cerr << "tfsnapd: cannot open the catalog: " << s.info.path << ": " << s.info.message
-                          << "\n";
-                return exit_failed;
-            }
-        }
-        clients =
-            std::make_unique<client_set>(io.get_executor(), clock, log, aws::capture_environment(environ));
-        host = host_name();
-        jobs.emplace(backup::job_context{
-            *cat, clock, log, buckets, "tfsnapd@" + host, TFSNAP_VERSION, std::nullopt, {}});
-        for (const auto& p : clients->problems(*env))
+        if (rt->owner())
+            (void)run(rt->start_history());  // logged; the snapshot does not depend on it
+        for (const auto& p : rt->clients()->problems(*env))
             std::cerr << "tfsnapd: " << env->name << ": " << p << "\n";
         return exit_ok;
     }
@@ -215,9 +192,9 @@ int backup_command(const std::vector<std::string_view>& args) {
         return rc;
     backup::backup_request req;
     req.schedule = a.options.count("schedule") ? a.options.at("schedule") : "on-demand";
-    req.requested_by = user_name(::getuid()) + "@" + s.host;
+    req.requested_by = user_name(::getuid()) + "@" + s.rt->host();
     req.force_snapshot = a.options.count("force") != 0;
-    const auto out = s.run(backup::run_backup(*s.jobs, *s.env, s.clients->access(*s.env), req));
+    const auto out = s.run(backup::run_backup(s.rt->jobs(), *s.env, s.rt->clients()->access(*s.env), req));
     std::cout << s.env->name << ": " << backup::to_string(out.status) << ": " << out.message << "\n";
     for (const auto& w : out.warnings)
         std::cout << "  warning: " << w << "\n";
@@ -235,7 +212,8 @@ int snapshots_command(const std::vector<std::string_view>& args) {
         return rc;
     std::vector<catalog::index_entry> entries;
     // without owning the state_dir, read the manifests themselves: list() may rewrite the index
-    if (auto st = s.owner ? s.cat->list(s.env->name, entries) : s.cat->scan(s.env->name, entries)) {
+    if (auto st = s.rt->owner() ? s.rt->catalog().list(s.env->name, entries)
+                                : s.rt->catalog().scan(s.env->name, entries)) {
         std::cerr << "tfsnapd: " << st.info.path << ": " << st.info.message << "\n";
         return exit_failed;
     }
@@ -318,24 +296,17 @@ int restore_command(const std::vector<std::string_view>& args) {
     req.uid = static_cast<long long>(::getuid());
     req.user = user_name(::getuid());
 
-    std::string key_error;
-    auto key = plan_token_key(s.cfg->state_dir, key_error);
-    if (!key_error.empty()) {
-        std::cerr << "tfsnapd restore: cannot keep the plan-token key: " << key_error << "\n";
+    if (!s.rt->token_key_problem().empty()) {
+        std::cerr << "tfsnapd restore: cannot keep the plan-token key: " << s.rt->token_key_problem() << "\n";
         return exit_failed;
     }
-    restore::restore_context rctx{
-        *s.jobs, s.cfg->state_dir, std::move(key), s.host, "tfsnap " TFSNAP_VERSION, {}, {}};
-    std::vector<std::pair<std::string, std::string>> tf_creds;
-    if (req.mode == "full")
-        tf_creds = s.run(s.clients->terraform_credentials(*s.env));
-    rctx.terraform_credentials = [&](const config::environment&) { return tf_creds; };
-    const auto access = s.clients->access(*s.env);
+    auto& rctx = s.rt->restores();
+    const auto access = s.rt->clients()->access(*s.env);
 
     // a restore that was killed left its journal: release what it still holds (only locks that
     // carry its own IDs) before anything else, as the daemon does when it starts
-    const auto recovered = s.run(restore::recover_journals(
-        rctx, *s.owner, *s.cfg, [&](const config::environment& e) { return s.clients->access(e); }));
+    const auto recovered =
+        s.run(restore::recover_journals(rctx, s.rt->dir_owner(), *s.cfg, s.rt->access_function()));
     for (const auto& r : recovered) {
         std::cerr << "tfsnapd: an interrupted restore " << r.restore_id << " of " << r.environment
                   << " was found";

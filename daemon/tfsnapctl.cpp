@@ -178,6 +178,21 @@ std::string or_dash(std::string s) {
     return s.empty() ? "-" : s;
 }
 
+// 3d4h, 2h13m, 5m12s, 40s
+std::string span(long long seconds) {
+    if (seconds < 0)
+        seconds = 0;
+    const long long d = seconds / 86400, h = seconds % 86400 / 3600, m = seconds % 3600 / 60,
+                    s = seconds % 60;
+    if (d > 0)
+        return std::to_string(d) + "d" + std::to_string(h) + "h";
+    if (h > 0)
+        return std::to_string(h) + "h" + std::to_string(m) + "m";
+    if (m > 0)
+        return std::to_string(m) + "m" + std::to_string(s) + "s";
+    return std::to_string(s) + "s";
+}
+
 // ---------------------------------------------------------------------------------- the CLI
 class ctl {
 public:
@@ -258,6 +273,21 @@ public:
         for (const char* k : {"version", "config", "environments", "running", "next_run", "status"})
             std::cout << k << ":" << std::string(14 - std::string(k).size(), ' ') << or_dash(str(doc_, k))
                       << "\n";
+        const std::string up = str(doc_, "uptime_seconds");
+        if (!up.empty())
+            std::cout << "uptime:        " << span(std::strtoll(up.c_str(), nullptr, 10)) << " (since "
+                      << or_dash(str(doc_, "started_at")) << ")\n";
+        // each environment's health, the unhealthy ones first, as systemctl status lists units
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& h : array(doc_, "health").GetArray())
+            rows.push_back({str(h, "health") == "ok" ? "ok" : "!! " + str(h, "health"), str(h, "environment"),
+                            str(h, "detail")});
+        std::stable_sort(rows.begin(), rows.end(),
+                         [](const auto& a, const auto& b) { return (a[0] != "ok") > (b[0] != "ok"); });
+        if (!rows.empty()) {
+            std::cout << "\n";
+            print_table({"HEALTH", "ENVIRONMENT", "DETAIL"}, rows);
+        }
         return exit_ok;
     }
 
@@ -642,9 +672,44 @@ public:
         return std::string(buf.GetString(), buf.GetSize());
     }
 
+    // Waits for plan job `id` and puts its plan in doc_ and raw_ (nullopt), or reports why not.
+    std::optional<int> plan_of_job(const std::string& id) {
+        if (!json_)
+            std::cerr << "terraform init and plan run in job " << id << " ...\n";
+        for (;;) {
+            if (auto rc = call("GET", "/v1/jobs/" + id + "?wait=30s", "{}", 60s, true))
+                return rc;
+            const std::string state = str(doc_, "state");
+            if (state != "queued" && state != "running")
+                break;
+        }
+        const value& result = member(doc_, "result");
+        if (!result.IsObject() || !result.HasMember("action")) {
+            std::cerr << "tfsnapctl: the plan job " << id << " ended without a plan (" << str(doc_, "state")
+                      << ": " << str(doc_, "detail") << ")\n";
+            return exit_failed;
+        }
+        rapidjson::StringBuffer buf;
+        rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+        result.Accept(w);
+        raw_.assign(buf.GetString(), buf.GetSize());
+        tfsnap::core::parse_json(doc_, raw_);
+        return std::nullopt;
+    }
+
     int restore(const restore_options& o) {
         const std::string target = "/v1/environments/" + o.env + (o.undelete ? "/undeletes" : "/restores");
-        const auto rc = call("POST", target, body_of(o, ""));
+        auto rc = call("POST", target, body_of(o, ""));
+        if (!rc && status_ == 202) {
+            // a full-mode dry run is a job of the environment's lane (terraform init and plan):
+            // its result is the plan
+            if (const auto waited = plan_of_job(str(doc_, "job_id")))
+                return *waited;
+            if (!array(doc_, "refusals").Empty()) {
+                status_ = 409;
+                rc = exit_refused;
+            }
+        }
         const bool is_plan = doc_.IsObject() && doc_.HasMember("action");
         if (rc && !(status_ == 409 && is_plan))
             return *rc;  // reported

@@ -143,7 +143,13 @@ check "the state is v1 again, its serial rolled forward past v2's" "$same" test 
 m=$(api http://localhost/metrics)
 check "metrics count the backup" "$m" has "$m" 'tfsnap_backup_total\{env="prod",schedule="on-demand",result="snapshot"\} 1'
 check "metrics count the restore" "$m" has "$m" 'tfsnap_restore_total\{env="prod",result="ok"\} 1'
-check "... and its safety snapshot" "$m" has "$m" 'tfsnap_snapshots\{env="prod"\} 2'
+check "... its safety snapshot, and the restored version's" "$m" has "$m" 'tfsnap_snapshots\{env="prod"\} 3'
+check "the restored version is checked and pinned after the restore" "$m" has "$m" \
+    'tfsnap_backup_total\{env="prod",schedule="post-restore",result="snapshot"\} 1'
+check "the restore job says which snapshot pins the restored version" "$r" has "$r" \
+    'the restored version is snapshot [0-9T:-]+Z'
+check "the restore job reports its steps as progress" "$r" has "$r" '"done":[1-9][0-9]*,"total":[1-9]'
+
 check "metrics count S3 requests by operation and status" "$m" has "$m" 'tfsnap_s3_requests_total\{op="GetObject",code="200"\} [1-9]'
 check "... the restore's PutObject too" "$m" has "$m" 'tfsnap_s3_requests_total\{op="PutObject",code="200"\} [1-9]'
 tm=$(curl -sS --max-time 10 "http://127.0.0.1:$MPORT/metrics")
