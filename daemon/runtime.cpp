@@ -40,6 +40,12 @@ runtime::~runtime() {
         pool_->stop();
         pool_->join();
     }
+    // every writer has ended: the next start may trust the indexes (a kill never gets here)
+    if (owner_ && catalog_) {
+        if (auto s = catalog_->close())
+            log_.warning("the catalog was not marked clean (" + s.info.message +
+                         "): the next start checks every index against its manifests");
+    }
 }
 
 std::optional<open_problem> runtime::open(std::shared_ptr<const config::daemon_config> cfg, open_options o) {

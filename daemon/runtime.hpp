@@ -4,7 +4,8 @@
 //
 // - the state_dir's ownership (core::claim_dir): held for the runtime's life; without it the
 //   runtime is read-only (only `snapshots` accepts that);
-// - the catalog, opened (stray scratch files removed) by the owner only;
+// - the catalog, opened (stray scratch files removed) by the owner only, and closed cleanly when
+//   the runtime ends (the next start then trusts its indexes: catalog.hpp);
 // - the worker pool (`worker_threads`, default one per core): hashing, parsing and sealing of
 //   every job run there, never on the I/O thread; joined when the runtime ends;
 // - the AWS clients of every environment (rebuilt on reload; a job keeps the set it started with);

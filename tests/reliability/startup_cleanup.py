@@ -43,8 +43,10 @@ environments:
     j = d.wait_job(d.backup("prod"), 60)
     check(j and j["state"] == "succeeded", "a backup succeeds", j)
     snap = d.snapshots("prod")[0]["snapshot_id"]
-    rc, _ = d.term(30)
-    check(rc == 0, "tfsnapd stops")
+    # killed, as the files below would be left: a clean stop leaves catalog/CLEAN, and the next
+    # start then trusts the indexes (it still removes what is directly under each environment)
+    d.kill9()
+    check(not os.path.exists(os.path.join(state_dir, "catalog", "CLEAN")), "a kill leaves no CLEAN marker")
 
     cat = os.path.join(state_dir, "catalog", "prod")
     planted = {
@@ -78,6 +80,19 @@ environments:
     ok, report = rlib.catalog_check(s, state_dir)
     expect(ok, "the catalog check passes (no .tmp-*, .del-*, *.tmp under state_dir)", report.get("problems"))
     expect(len(d.snapshots("prod")) == 1, "the snapshot is still listed", d.snapshots("prod"))
+    rc, _ = d.term(30)
+    expect(rc == 0, "tfsnapd exits 0 on SIGTERM", rc)
+    expect(os.path.exists(os.path.join(state_dir, "catalog", "CLEAN")), "a clean stop leaves the CLEAN marker")
+
+    # after a clean stop: what lies directly under the environment's directory is still removed
+    # at start, and the marker is gone once tfsnapd runs (a crash from then on means a full repair)
+    download = os.path.join(cat, ".tmp-get-4242-9")
+    with open(download, "wb") as f:
+        f.write(b"partial")
+    d.start()
+    expect(not os.path.exists(download), "after a clean stop, a download's temporary file is still removed")
+    expect(not os.path.exists(os.path.join(state_dir, "catalog", "CLEAN")), "the marker is gone while tfsnapd runs")
+    expect(len(d.snapshots("prod")) == 1, "the trusted index lists the snapshot", d.snapshots("prod"))
     rc, _ = d.term(30)
     expect(rc == 0, "tfsnapd exits 0 on SIGTERM", rc)
 

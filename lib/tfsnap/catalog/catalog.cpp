@@ -132,6 +132,18 @@ status catalog::open(int* repaired) {
     fs::create_directories(root_, ec);
     if (ec)
         return io("cannot create", root_, ec.value());
+    trusted_ = false;
+    const fs::path marker = root_ / std::string(clean_marker);
+    if (fs::exists(marker, ec)) {
+        // closed cleanly: the indexes are as the last writer left them. The marker goes first,
+        // durably, so that a crash from here on means a full repair at the next start.
+        fs::remove(marker, ec);
+        if (ec)
+            return io("cannot remove", marker, ec.value());
+        if (const auto e = core::fsync_dir(root_))
+            return io(e);
+        trusted_ = true;
+    }
     std::vector<std::string> envs;
     if (auto s = environments(envs))
         return s;
@@ -142,7 +154,7 @@ status catalog::open(int* repaired) {
             const std::string name = it->path().filename().string();
             if (is_scratch(name)) {
                 scratch.push_back(it->path());
-            } else if (manifest::is_valid_snapshot_id(name) && it->is_directory(ec)) {
+            } else if (!trusted_ && manifest::is_valid_snapshot_id(name) && it->is_directory(ec)) {
                 std::error_code ec2;
                 for (fs::directory_iterator in(it->path(), ec2), end2; !ec2 && in != end2; in.increment(ec2))
                     if (is_scratch(in->path().filename().string()))
@@ -157,6 +169,8 @@ status catalog::open(int* repaired) {
                 return io("cannot remove", p, ec.value());
         }
 
+        if (trusted_)
+            continue;  // closed cleanly: the index is as its last writer left it
         std::vector<index_entry> fresh, on_disk;
         if (auto s = scan(env, fresh))
             return s;
@@ -167,6 +181,27 @@ status catalog::open(int* repaired) {
                 ++*repaired;
         }
     }
+    return {};
+}
+
+// A change that failed part way may have left an index behind its manifests: no CLEAN marker
+// at close, so that the next open() repairs it.
+status catalog::guarded(status s) {
+    if (s)
+        dirty_ = true;
+    return s;
+}
+
+status catalog::close() {
+    if (dirty_)
+        return fail(errc::io_error, root_ / std::string(clean_marker),
+                    "an index write failed since the catalog was opened: the next start repairs every index");
+    const fs::path marker = root_ / std::string(clean_marker);
+    if (const auto e =
+            core::write_file_synced(marker, "closed cleanly; the next start trusts the indexes\n", 0600))
+        return io(e);
+    if (const auto e = core::fsync_dir(root_))
+        return io(e);
     return {};
 }
 
@@ -237,8 +272,10 @@ status catalog::load_index(std::string_view env, std::vector<index_entry>& out) 
 status catalog::write_index(std::string_view env, const std::vector<index_entry>& entries) {
     const fs::path dir = env_dir(env);
     if (const auto e = core::write_file_atomic(dir / index_file, temp_name(dir, index_file),
-                                               serialize_index(env, entries), 0600))
+                                               serialize_index(env, entries), 0600)) {
+        dirty_ = true;  // an index may lag its manifests: no CLEAN marker, the next open repairs it
         return io(e);
+    }
     return {};
 }
 
@@ -360,6 +397,11 @@ status catalog::scratch_path(std::string_view env, std::string_view what, fs::pa
 
 status catalog::add_entry(manifest::manifest& m, std::chrono::sys_seconds taken,
                           const std::function<status(const fs::path&)>& fill) {
+    return guarded(add_entry_unguarded(m, taken, fill));
+}
+
+status catalog::add_entry_unguarded(manifest::manifest& m, std::chrono::sys_seconds taken,
+                                    const std::function<status(const fs::path&)>& fill) {
     if (auto s = ensure_env_dir(m.environment))
         return s;
     const fs::path dir = env_dir(m.environment);
@@ -401,6 +443,10 @@ status catalog::add_entry(manifest::manifest& m, std::chrono::sys_seconds taken,
 }
 
 status catalog::remove(std::string_view env, std::string_view id) {
+    return guarded(remove_unguarded(env, id));
+}
+
+status catalog::remove_unguarded(std::string_view env, std::string_view id) {
     if (auto s = check_env(env))
         return s;
     if (auto s = check_id(id))
@@ -426,6 +472,11 @@ status catalog::remove(std::string_view env, std::string_view id) {
 }
 
 status catalog::set_pin(std::string_view env, std::string_view id, std::optional<std::string> pinned_until) {
+    return guarded(set_pin_unguarded(env, id, std::move(pinned_until)));
+}
+
+status catalog::set_pin_unguarded(std::string_view env, std::string_view id,
+                                  std::optional<std::string> pinned_until) {
     if (pinned_until && !manifest::is_rfc3339_utc(*pinned_until))
         return {make_error_code(core::errc::invalid_argument),
                 {{}, "pinned_until is not an RFC 3339 UTC time"}};
@@ -441,6 +492,11 @@ status catalog::set_pin(std::string_view env, std::string_view id, std::optional
 
 status catalog::update(std::string_view env, std::string_view id,
                        const std::function<void(manifest::manifest&)>& change) {
+    return guarded(update_unguarded(env, id, change));
+}
+
+status catalog::update_unguarded(std::string_view env, std::string_view id,
+                                 const std::function<void(manifest::manifest&)>& change) {
     manifest::manifest m;
     if (auto s = read_manifest(env, id, m))
         return s;

@@ -14,6 +14,12 @@
 // entry, then checks each environment's index against its manifests and rewrites it when it
 // differs, is missing or does not parse.
 //
+// A clean close (`close()`, when every writer has ended) leaves the marker file CLEAN; the next
+// open() finds it, removes it (durably, before anything is written) and trusts the indexes as
+// they are: a start costs a listing of each environment's directory (scratch files there are
+// still removed), not a read of every manifest. A kill, a crash, or a change that failed part
+// way leaves no marker, and the next open() repairs everything as above.
+//
 // Environment names and snapshot ids are validated before they reach a path
 // (config::is_valid_name, manifest::is_valid_snapshot_id).
 //
@@ -65,7 +71,12 @@ public:
 
     // Creates the catalog directory if needed, removes stray temporary files and directories,
     // and repairs each environment's index. `repaired` (optional) counts the indexes rewritten.
+    // After a clean close() it only removes the marker (see above); trusted() then says so.
     status open(int* repaired = nullptr);
+    // Leaves the CLEAN marker: call it when no write can follow (the process is ending).
+    status close();
+    bool trusted() const noexcept { return trusted_; }
+    static constexpr std::string_view clean_marker = "CLEAN";
 
     // Stores `m` as a new snapshot of `m.environment` taken at `taken`. Sets m.snapshot_id
     // (the time's id, or the first free "-2", "-3", ...). With `state_copy`, also stores those
@@ -129,6 +140,14 @@ private:
     status ensure_env_dir(std::string_view env);
     status add_entry(manifest::manifest& m, std::chrono::sys_seconds taken,
                      const std::function<status(const std::filesystem::path&)>& fill);
+    status add_entry_unguarded(manifest::manifest& m, std::chrono::sys_seconds taken,
+                               const std::function<status(const std::filesystem::path&)>& fill);
+    status remove_unguarded(std::string_view env, std::string_view id);
+    status set_pin_unguarded(std::string_view env, std::string_view id,
+                             std::optional<std::string> pinned_until);
+    status update_unguarded(std::string_view env, std::string_view id,
+                            const std::function<void(manifest::manifest&)>& change);
+    status guarded(status s);
     status load_index(std::string_view env, std::vector<index_entry>& out);
     status write_index(std::string_view env, const std::vector<index_entry>& entries);
     status update_index(std::string_view env, const index_entry* upsert, std::string_view erase_id);
@@ -137,6 +156,8 @@ private:
 
     std::filesystem::path root_;
     unsigned long counter_ = 0;
+    bool trusted_ = false;
+    bool dirty_ = false;  // an index write failed: close() leaves no marker
 };
 
 }  // namespace tfsnap::catalog

@@ -202,6 +202,49 @@ TEST_F(Catalog, RepairsMissingCorruptOrStaleIndex) {
     EXPECT_EQ(listed(reopened, "prod"), expected);
 }
 
+// A clean close leaves CLEAN; the next open trusts the indexes as they are (no manifest read),
+// removes the marker, and a second open without a close repairs again.
+TEST_F(Catalog, ACleanCloseIsTrustedOnceAndOnlyOnce) {
+    catalog c(dir_);
+    ASSERT_FALSE(c.open());
+    EXPECT_FALSE(c.trusted());
+    add(c, "prod", "v1");
+    add(c, "prod", "v2", t0 + std::chrono::seconds(1));
+    const auto expected = listed(c, "prod");
+    ASSERT_FALSE(c.close());
+    EXPECT_TRUE(fs::exists(dir_ / "catalog/CLEAN"));
+
+    // an index one step behind (as if changed while tfsnapd was stopped): trusted as it is
+    const fs::path index = dir_ / "catalog/prod/INDEX.json";
+    std::ofstream(index, std::ios::trunc) << catalog::serialize_index("prod", {expected[0]});
+    std::ofstream(dir_ / "catalog/prod/.tmp-get-1-1") << "partial download";
+    int repaired = -1;
+    catalog trusting(dir_);
+    ASSERT_FALSE(trusting.open(&repaired));
+    EXPECT_TRUE(trusting.trusted());
+    EXPECT_EQ(repaired, 0);
+    EXPECT_FALSE(fs::exists(dir_ / "catalog/CLEAN"));
+    EXPECT_FALSE(fs::exists(dir_ / "catalog/prod/.tmp-get-1-1"));  // scratch is still removed
+    EXPECT_EQ(listed(trusting, "prod").size(), 1u);
+
+    // no close since (a kill): the next open repairs
+    catalog after_kill(dir_);
+    ASSERT_FALSE(after_kill.open(&repaired));
+    EXPECT_FALSE(after_kill.trusted());
+    EXPECT_EQ(repaired, 1);
+    EXPECT_EQ(listed(after_kill, "prod"), expected);
+}
+
+// A change that failed leaves no marker: the next start repairs rather than trusts.
+TEST_F(Catalog, AFailedChangeMeansNoCleanMarker) {
+    catalog c(dir_);
+    ASSERT_FALSE(c.open());
+    const auto id = add(c, "prod", "v1");
+    EXPECT_TRUE(c.update("prod", id, [](manifest::manifest& m) { m.pinned_until = "tomorrow"; }));
+    EXPECT_TRUE(c.close());
+    EXPECT_FALSE(fs::exists(dir_ / "catalog/CLEAN"));
+}
+
 // INDEX.json is rebuilt from the manifests when it cannot be read, nesting included (this crashed).
 TEST_F(Catalog, DeeplyNestedIndexIsRebuiltNotACrash) {
     std::vector<index_entry> out;
