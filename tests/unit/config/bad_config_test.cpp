@@ -204,8 +204,8 @@ const bad_case cases[] = {
     {"ZeroConcurrentJobs", with_env("max_concurrent_jobs: 0\n"), 5, 22,
      "max_concurrent_jobs: must be at least 1, got 0; write how many backups may run at once, such as 4"},
     {"TooManyWorkerThreads", with_env("worker_threads: 65\n"), 5, 17,
-     "worker_threads: must be between 1 and 64, got 65; write how many threads hash and parse states, such as "
-     "2 (or leave it out: one per core)"},
+     "worker_threads: must be between 1 and 64, got 65; write how many threads hash and parse states, "
+     "such as 2 (or leave it out: one per core)"},
     {"ReservedConnectionsNotBelowTheTotal",
      with_env("control:\n  max_connections: 8\n  reserved_for_operators: 8\n"), 7, 27,
      "control.reserved_for_operators: must be smaller than control.max_connections (8), got 8; keep some "
