@@ -78,32 +78,41 @@ bool is_ip_literal(const std::string& host) {
 struct client::impl {
     asio::any_io_executor ex;
     const client_config& cfg;
-    asio::ssl::context ssl{asio::ssl::context::tls_client};
+    // Made at the first https request: a client that only ever talks plain HTTP (a local S3
+    // endpoint, a test server) never loads the CA store.
+    std::optional<asio::ssl::context> ssl;
     error_code init_error;
     std::string init_detail;
     std::map<std::string, host_pool> pools;
 
-    impl(asio::any_io_executor e, const client_config& c) : ex(std::move(e)), cfg(c) {
+    impl(asio::any_io_executor e, const client_config& c) : ex(std::move(e)), cfg(c) {}
+
+    // The TLS context, made once; its error (an unreadable CA bundle) is every https request's.
+    bool tls_ready() {
+        if (ssl)
+            return !init_error;
+        ssl.emplace(asio::ssl::context::tls_client);
         error_code ec;
-        ssl.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                            asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                            asio::ssl::context::no_tlsv1_1,
-                        ec);
+        ssl->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                             asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                             asio::ssl::context::no_tlsv1_1,
+                         ec);
         if (!cfg.verify_peer) {
-            ssl.set_verify_mode(asio::ssl::verify_none, ec);
-            return;
+            ssl->set_verify_mode(asio::ssl::verify_none, ec);
+            return true;
         }
-        ssl.set_verify_mode(asio::ssl::verify_peer, ec);
+        ssl->set_verify_mode(asio::ssl::verify_peer, ec);
         if (cfg.ca_file.empty()) {
-            ssl.set_default_verify_paths(ec);
+            ssl->set_default_verify_paths(ec);
         } else {
-            ssl.load_verify_file(cfg.ca_file, ec);
+            ssl->load_verify_file(cfg.ca_file, ec);
         }
         if (ec) {
             init_error = errc::tls_handshake_failed;
             init_detail = cfg.ca_file.empty() ? "cannot load the system CA store"
                                               : "cannot load the CA bundle " + cfg.ca_file;
         }
+        return !init_error;
     }
 
     void wake_one(host_pool& pool) {
@@ -163,7 +172,7 @@ struct client::impl {
         }
 
         info.phase = "handshake";
-        c.tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*stream), ssl);
+        c.tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*stream), *ssl);
         // SNI carries host names only, never IP literals (RFC 6066 section 3)
         if (!is_ip_literal(u.host) && SSL_set_tlsext_host_name(c.tls->native_handle(), u.host.c_str()) != 1) {
             info.detail = "cannot set the TLS server name";
@@ -252,7 +261,7 @@ asio::awaitable<result> client::send(const url& u, const request& req, body_sink
     ++stats_.requests;
     result r;
     r.info.target = u.origin();
-    if (impl_->init_error) {
+    if (u.tls && !impl_->tls_ready()) {
         r.ec = impl_->init_error;
         r.info.phase = "handshake";
         r.info.detail = impl_->init_detail;

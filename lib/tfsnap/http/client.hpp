@@ -3,7 +3,9 @@
 //
 // - HTTPS verifies the peer's certificate chain and host name and sends SNI, against the
 //   system CA store or `client_config::ca_file`. Verification cannot be turned off by accident:
-//   `verify_peer = false` is the only way, and it is meant for tests.
+//   `verify_peer = false` is the only way, and it is meant for tests. The CA store is loaded at
+//   the first https request (a client of plain-HTTP endpoints never pays for it); a store that
+//   cannot be loaded fails every https request, and only those.
 // - Keep-alive connections are pooled per origin, at most `max_connections_per_host` at a
 //   time (further requests wait for a free one, within their deadline).
 // - Every step has a deadline: resolve, connect, TLS handshake, write, each read; and the

@@ -282,4 +282,15 @@ TEST_F(HttpClientTls, UnreadableCaFileIsReportedPlainly) {
     EXPECT_EQ(results[0].info.detail, "cannot load the CA bundle /nonexistent/ca.pem");
 }
 
+// The CA store is loaded at the first https request: plain HTTP never needs it (a local endpoint's
+// client paid for loading the system store at construction, on every process start).
+TEST_F(HttpClientTls, PlainHttpNeverLoadsTheCaStore) {
+    loopback_http_server server([](const recorded_request&) { return canned_response{.body = "ok"}; });
+    client_config cfg;
+    cfg.ca_file = "/nonexistent/ca.pem";
+    const auto results = run(cfg, server.url(), {get()});
+    ASSERT_FALSE(results[0].ec) << results[0].ec.message() << ": " << results[0].info.detail;
+    EXPECT_EQ(results[0].res.status, 200u);
+}
+
 }  // namespace
