@@ -48,7 +48,7 @@ std::string format_time(s3::time_point t) {
     std::string out = core::format_rfc3339(secs);
     if (ms != 0) {
         char frac[8];
-        std::snprintf(frac, sizeof frac, ".%03lld", static_cast<long long>(ms));
+        std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms % 1000));  // 0..999: 4 chars
         out.insert(out.size() - 1, frac);
     }
     return out;
