@@ -180,7 +180,8 @@ asio::awaitable<control::response> api::restore_request(control::request_context
         req.snapshot_id = parsed.value.snapshot_id.value_or("");
         req.version_id = parsed.value.version_id.value_or("");
         req.at = parsed.value.at;
-        req.mode = parsed.value.mode;
+        req.mode =
+            parsed.value.mode == "full" ? restore::restore_mode::full : restore::restore_mode::state_only;
         req.force_lineage = parsed.value.force_lineage;
         req.roll_forward_serial = parsed.value.roll_forward_serial;
         req.reason = parsed.value.reason;
@@ -189,7 +190,7 @@ asio::awaitable<control::response> api::restore_request(control::request_context
     }
     req.uid = rq.peer().uid;
     req.user = who.substr(0, who.find('@'));
-    if (dry_run && req.mode == "full") {
+    if (dry_run && req.mode == restore::restore_mode::full) {
         // terraform init and plan take minutes, and must not run beside a restore's apply: a job
         // of the lane, whose result is the plan (202, then GET /v1/jobs/ID)
         r.kind = job_kind::plan;

@@ -137,8 +137,8 @@ struct session {
 };
 
 void print_plan(const restore::restore_plan& p, const config::environment& env) {
-    std::cout << (p.action == "undelete" ? "Undelete" : "Restore") << " plan for " << p.environment
-              << " (s3://" << env.bucket << "/" << env.key << ")\n";
+    std::cout << (p.action == restore::restore_action::undelete ? "Undelete" : "Restore") << " plan for "
+              << p.environment << " (s3://" << env.bucket << "/" << env.key << ")\n";
     std::cout << "  current:   "
               << (p.current_deleted ? "DELETED (delete marker " + p.current_version + ")"
                                     : "version " + p.current_version + " " + p.current_etag)
@@ -288,7 +288,15 @@ int restore_command(const std::vector<std::string_view>& args) {
         req.at = *t;
     }
     req.undelete = a.options.count("undelete") != 0;
-    req.mode = a.options.count("mode") ? a.options.at("mode") : "state-only";
+    if (a.options.count("mode")) {
+        const auto mode = restore::parse_restore_mode(a.options.at("mode"));
+        if (!mode) {
+            std::cerr << "tfsnapd restore: --mode is state-only or full, not " << a.options.at("mode")
+                      << "\n";
+            return exit_usage;
+        }
+        req.mode = *mode;
+    }
     req.force_lineage = a.options.count("force-lineage") != 0;
     // rolled forward by default (--roll-forward-serial is still accepted)
     req.roll_forward_serial = a.options.count("no-roll-forward-serial") == 0;

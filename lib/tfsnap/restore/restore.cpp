@@ -33,6 +33,22 @@ namespace tfsnap::restore {
 namespace fs = std::filesystem;
 using sys_seconds = std::chrono::sys_seconds;
 
+std::string_view to_string(restore_mode m) noexcept {
+    return m == restore_mode::full ? "full" : "state-only";
+}
+
+std::optional<restore_mode> parse_restore_mode(std::string_view s) noexcept {
+    if (s == "state-only")
+        return restore_mode::state_only;
+    if (s == "full")
+        return restore_mode::full;
+    return std::nullopt;
+}
+
+std::string_view to_string(restore_action a) noexcept {
+    return a == restore_action::undelete ? "undelete" : "restore";
+}
+
 std::string_view to_string(outcome o) noexcept {
     switch (o) {
         case outcome::ok:
@@ -203,8 +219,8 @@ plan_claims request_claims(const restore_context& ctx, const config::environment
                            const restore_request& req) {
     plan_claims c;
     c.environment = env.name;
-    c.action = req.undelete ? "undelete" : "restore";
-    c.mode = req.mode;
+    c.action = std::string(to_string(req.undelete ? restore_action::undelete : restore_action::restore));
+    c.mode = std::string(to_string(req.mode));
     c.force_lineage = req.force_lineage;
     c.roll_forward_serial = req.roll_forward_serial;
     c.requested_by = who(ctx, req);
@@ -233,8 +249,8 @@ std::string to_json(const restore_plan& p) {
     };
     w.StartObject();
     str("environment", p.environment);
-    str("action", p.action);
-    str("mode", p.mode);
+    str("action", std::string(to_string(p.action)));
+    str("mode", std::string(to_string(p.mode)));
     str("target_version", p.target_version);
     str("target_snapshot", p.target_snapshot);
     str("target_last_modified", p.target_last_modified);
@@ -323,7 +339,7 @@ boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::en
                                           backup::environment_access access, restore_request req) {
     restore_plan p;
     p.environment = env.name;
-    p.action = req.undelete ? "undelete" : "restore";
+    p.action = req.undelete ? restore_action::undelete : restore_action::restore;
     p.mode = req.mode;
     p.force_lineage = req.force_lineage;
     p.roll_forward_serial = req.roll_forward_serial;
@@ -342,11 +358,7 @@ boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::en
                    : "name exactly one target: snapshot_id, version_id or at");
         co_return p;
     }
-    if (req.mode != "state-only" && req.mode != "full") {
-        refuse("mode must be state-only or full, not \"" + req.mode + "\"");
-        co_return p;
-    }
-    if (req.mode == "full" && !env.terraform_dir)
+    if (req.mode == restore_mode::full && !env.terraform_dir)
         refuse("mode full needs terraform_dir in the environment's configuration");
     s3::client& s3 = *access.s3;
 
@@ -502,7 +514,7 @@ boost::asio::awaitable<restore_plan> plan(restore_context& ctx, const config::en
             "the environment names no lock: nothing stops a Terraform run from writing the state "
             "during the restore (configure lock: as the backend does)");
 
-    if (req.mode == "full" && env.terraform_dir && p.refusals.empty()) {
+    if (req.mode == restore_mode::full && env.terraform_dir && p.refusals.empty()) {
         terraform_options o;
         o.dry_run = true;
         o.log_path = ctx.state_dir / "terraform" / (env.name + "-plan.log");
@@ -590,7 +602,7 @@ public:
 
     // Mode full, when the job was cancelled before Terraform could run.
     void skip_terraform() {
-        if (out_.result != outcome::ok || req_.mode != "full")
+        if (out_.result != outcome::ok || req_.mode != restore_mode::full)
             return;
         record("terraform", false, "not run: the restore was cancelled (tfsnapd is stopping)",
                std::chrono::steady_clock::now());
@@ -602,7 +614,7 @@ public:
     // Mode full, after a restore that succeeded: terraform apply. A cancellation stops it (the
     // process group is killed) and is recorded; it never throws.
     boost::asio::awaitable<void> run_terraform_after() {
-        if (out_.result != outcome::ok || req_.mode != "full")
+        if (out_.result != outcome::ok || req_.mode != restore_mode::full)
             co_return;
         progress("terraform");
         terraform_options o;
@@ -645,7 +657,7 @@ public:
         a.at = core::format_rfc3339(now_s(ctx_.jobs.clock));
         a.restore_id = out_.restore_id;
         a.environment = env_.name;
-        a.action = req_.undelete ? "undelete" : "restore";
+        a.action = std::string(to_string(req_.undelete ? restore_action::undelete : restore_action::restore));
         a.uid = req_.uid;
         a.user = req_.user;
         a.requested_by = who(ctx_, req_);
@@ -671,6 +683,9 @@ public:
     }
 
 private:
+    // What the token says this is (execute() checked it against the request).
+    bool undelete() const { return claims_.action == to_string(restore_action::undelete); }
+
     void begin(std::string step) {
         step_ = std::move(step);
         progress(step_);
@@ -681,7 +696,7 @@ private:
     void progress(const std::string& step) {
         if (!req_.on_progress)
             return;
-        const int total = 7 + (env_.lock.dynamodb_table ? 1 : 0) + (req_.mode == "full" ? 1 : 0);
+        const int total = 7 + (env_.lock.dynamodb_table ? 1 : 0) + (req_.mode == restore_mode::full ? 1 : 0);
         req_.on_progress(step, std::min(begun_++, total), total);
     }
 
@@ -879,7 +894,7 @@ private:
             co_return;
         }
         const auto writes = backend_writes(env_);
-        if (claims_.action == "undelete") {
+        if (undelete()) {
             expected_md5 = target.md5;
             expected_sha256 = target.sha256;
             start_write(expected_md5);
@@ -1011,9 +1026,8 @@ private:
         out_.new_version_id = written_version;
         record("verify", true, "version " + written_version + " has MD5 " + expected_md5, t0);
         out_.result = outcome::ok;
-        out_.message = (claims_.action == "undelete" ? "undeleted " : "restored ") + backup::s3_uri(env_) +
-                       ": version " + written_version +
-                       (claims_.action == "undelete" ? "" : " (from " + claims_.target_version + ")") +
+        out_.message = (undelete() ? "undeleted " : "restored ") + backup::s3_uri(env_) + ": version " +
+                       written_version + (undelete() ? "" : " (from " + claims_.target_version + ")") +
                        " is current";
     }
 

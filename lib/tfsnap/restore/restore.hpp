@@ -42,9 +42,19 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tfsnap::restore {
+
+// What a restore does: write the state back, or also run `terraform apply` afterwards.
+enum class restore_mode { state_only, full };
+std::string_view to_string(restore_mode m) noexcept;  // "state-only", "full"
+std::optional<restore_mode> parse_restore_mode(std::string_view s) noexcept;
+
+// What a plan is for: an old version written back, or a deleted state brought back.
+enum class restore_action { restore, undelete };
+std::string_view to_string(restore_action a) noexcept;  // "restore", "undelete"
 
 struct restore_request {
     // the target: exactly one of snapshot_id, version_id, at; or undelete
@@ -52,7 +62,7 @@ struct restore_request {
     std::string version_id{};
     std::optional<std::chrono::sys_seconds> at{};
     bool undelete = false;
-    std::string mode = "state-only";  // or "full": terraform apply afterwards
+    restore_mode mode = restore_mode::state_only;
     bool force_lineage = false;
     // Write the restored state with the current serial + 1 (or its own, when higher), so that
     // Terraform treats it as the newest: stale local copies with a serial in between are refused by
@@ -76,7 +86,7 @@ struct lock_view {
 
 struct restore_plan {
     std::string environment;
-    std::string action;  // "restore" or "undelete"
+    restore_action action = restore_action::restore;
     std::string target_version;
     std::string target_snapshot;  // when the target was a snapshot
     std::string target_last_modified;
@@ -89,7 +99,7 @@ struct restore_plan {
     std::vector<lock_view> locks;
     std::vector<std::string> warnings;
     std::vector<std::string> refusals;  // non-empty: execute will refuse
-    std::string mode;
+    restore_mode mode = restore_mode::state_only;
     bool force_lineage = false;
     bool roll_forward_serial = false;
     std::string token;

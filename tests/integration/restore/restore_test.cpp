@@ -880,7 +880,7 @@ TEST_F(FullRestore, RunsInitThenApplyWithACleanEnvironment) {
     };
     restore::restore_request req;
     req.version_id = v1_id;
-    req.mode = "full";
+    req.mode = restore::restore_mode::full;
     const auto p = plan(env, req);
     ASSERT_TRUE(p.ok()) << p.refusals[0];
     ASSERT_TRUE(p.terraform);
@@ -912,7 +912,7 @@ TEST_F(FullRestore, AFailedApplyIsReportedAndTheStateRestoreStands) {
     std::ofstream(tf_dir_ / ".fake-terraform-exit-apply") << "3\n";
     restore::restore_request req;
     req.version_id = v1_id;
-    req.mode = "full";
+    req.mode = restore::restore_mode::full;
     const auto r = restore(env, req);
     EXPECT_EQ(r.result, restore::outcome::failed);
     ASSERT_TRUE(r.terraform);

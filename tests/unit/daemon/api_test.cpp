@@ -94,7 +94,7 @@ public:
         planned.push_back(req);
         restore::restore_plan p;
         p.environment = env.name;
-        p.action = req.undelete ? "undelete" : "restore";
+        p.action = req.undelete ? restore::restore_action::undelete : restore::restore_action::restore;
         p.token = "tok";
         co_return p;
     }
@@ -257,7 +257,7 @@ TEST_F(Api, AFullModeDryRunIsAPlanJob) {
     EXPECT_TRUE(backend_->planned.empty());
     ASSERT_EQ(backend_->submitted.size(), 1u);
     EXPECT_EQ(backend_->submitted[0].kind, scheduler::job_kind::plan);
-    EXPECT_EQ(backend_->submitted[0].restore.mode, "full");
+    EXPECT_EQ(backend_->submitted[0].restore.mode, restore::restore_mode::full);
     EXPECT_EQ(backend_->submitted[0].restore.version_id, "v1");
 }
 
