@@ -7,6 +7,7 @@
 #include "tfsnap/restore/audit.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace tfsnap::daemon {
@@ -299,8 +300,20 @@ std::string api::status_json() {
     j.key("uptime_seconds")
         .integer(std::max<long long>(
             0, std::chrono::duration_cast<std::chrono::seconds>(now - s.started_at).count()));
+    // every environment counted by health; the unhealthy ones listed (the first 100)
+    std::map<std::string, long long> counts;
+    std::vector<environment_health> unhealthy;
+    for (auto& h : b_.health(now)) {
+        ++counts[h.health];
+        if (h.health != "ok" && unhealthy.size() < 100)
+            unhealthy.push_back(std::move(h));
+    }
+    j.key("health_counts").begin_object();
+    for (const auto& [word, n] : counts)
+        j.key(word).integer(n);
+    j.end_object();
     j.key("health").begin_array();
-    for (const auto& h : b_.health(now))
+    for (const auto& h : unhealthy)
         j.begin_object()
             .field("environment", h.name)
             .field("health", h.health)

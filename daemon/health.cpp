@@ -7,11 +7,8 @@
 
 namespace tfsnap::daemon {
 
-namespace {
-
 using namespace std::chrono_literals;
 
-// The shortest time between two runs of the environment's backup schedules; nullopt without any.
 std::optional<std::chrono::seconds> backup_interval(const config::environment& env, core::time_point now) {
     std::optional<std::chrono::seconds> shortest;
     const auto from = std::chrono::floor<std::chrono::seconds>(now);
@@ -36,6 +33,8 @@ std::optional<std::chrono::seconds> backup_interval(const config::environment& e
     return shortest;
 }
 
+namespace {
+
 std::string span(std::chrono::seconds s) {
     if (s < 120s)
         return std::to_string(s.count()) + "s";
@@ -49,7 +48,8 @@ std::string span(std::chrono::seconds s) {
 }  // namespace
 
 environment_health assess(const config::environment& env, const std::optional<backup::backup_check>& last,
-                          const std::string& pinned_version, core::time_point now) {
+                          const std::string& pinned_version, std::optional<std::chrono::seconds> every,
+                          core::time_point now) {
     environment_health h{env.name, "ok", ""};
     if (!last) {
         h.health = "never-backed-up";
@@ -71,8 +71,7 @@ environment_health assess(const config::environment& env, const std::optional<ba
     } else if (check.result == "state-deleted") {
         h.health = "deleted";
         h.detail += ": the state is a delete marker (tfsnapctl undelete " + env.name + ")";
-    } else if (const auto every = backup_interval(env, now);
-               every && checked && age > *every + *every / 4 + 60s) {
+    } else if (every && checked && age > *every + *every / 4 + 60s) {
         h.health = "stale";
         h.detail += ", and its schedules run every " + span(*every);
     }

@@ -27,9 +27,14 @@ struct environment_health {
     std::string detail;
 };
 
+// The shortest time between two runs of the environment's backup schedules (nullopt without
+// any): cron arithmetic, so callers keep it rather than ask per request.
+std::optional<std::chrono::seconds> backup_interval(const config::environment& env, core::time_point now);
+
 // `pinned_version`: the version the environment's newest snapshot (or last successful check)
-// pins, "" when unknown.
+// pins, "" when unknown; `every`: backup_interval().
 environment_health assess(const config::environment& env, const std::optional<backup::backup_check>& last,
-                          const std::string& pinned_version, core::time_point now);
+                          const std::string& pinned_version, std::optional<std::chrono::seconds> every,
+                          core::time_point now);
 
 }  // namespace tfsnap::daemon

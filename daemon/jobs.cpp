@@ -122,8 +122,15 @@ void job_desk::saw(const config::environment& env, const std::string& schedule,
 }
 
 environment_health job_desk::health(const config::environment& env, core::time_point now) {
-    const auto& m = remember(env);
-    return assess(env, m.last, m.pinned, now);
+    auto& m = remember(env);
+    if (!m.every)
+        m.every = backup_interval(env, now);
+    return assess(env, m.last, m.pinned, *m.every, now);
+}
+
+void job_desk::reconfigured() {
+    for (auto& [name, m] : memory_)
+        m.every.reset();
 }
 
 void job_desk::backup_metrics(const config::environment& env, const std::string& schedule,

@@ -63,6 +63,8 @@ public:
 
     // The environment's health from what its jobs last saw (read from the catalog the first time).
     environment_health health(const config::environment& env, core::time_point now);
+    // A new configuration: schedule intervals are computed again.
+    void reconfigured();
 
 private:
     // What the jobs last saw of an environment.
@@ -70,6 +72,8 @@ private:
         bool seeded = false;
         std::optional<backup::backup_check> last;  // the last backup check
         std::string pinned;                        // the version its newest snapshot pins
+        std::optional<std::optional<std::chrono::seconds>>
+            every;  // backup_interval(), once per configuration
     };
     memory& remember(const config::environment& env);
     void saw(const config::environment& env, const std::string& schedule, const backup::backup_outcome& out);

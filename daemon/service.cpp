@@ -221,6 +221,7 @@ public:
             log_.error("schedule " + e.environment + "/" + e.schedule + ": " + e.message);
         // clients are rebuilt for the new settings; jobs that run keep the ones they started with
         rt_->reconfigure(next);
+        desk_->reconfigured();
         runner_->update(std::move(specs.specs));
         server_->set_access(config().control);
         announcer_->configure(config().notify.webhooks);

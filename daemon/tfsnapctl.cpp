@@ -277,7 +277,17 @@ public:
         if (!up.empty())
             std::cout << "uptime:        " << span(std::strtoll(up.c_str(), nullptr, 10)) << " (since "
                       << or_dash(str(doc_, "started_at")) << ")\n";
-        // each environment's health, the unhealthy ones first, as systemctl status lists units
+        // how many environments are in each health, then the unhealthy ones, as systemctl status
+        // lists failed units
+        const value& counts = member(doc_, "health_counts");
+        if (counts.IsObject() && counts.MemberCount() > 0) {
+            std::string line;
+            for (const auto& c : counts.GetObject())
+                if (c.value.IsInt64())
+                    line += (line.empty() ? "" : ", ") + std::to_string(c.value.GetInt64()) + " " +
+                            std::string(c.name.GetString(), c.name.GetStringLength());
+            std::cout << "health:        " << line << "\n";
+        }
         std::vector<std::vector<std::string>> rows;
         for (const auto& h : array(doc_, "health").GetArray())
             rows.push_back({str(h, "health") == "ok" ? "ok" : "!! " + str(h, "health"), str(h, "environment"),

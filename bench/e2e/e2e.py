@@ -299,13 +299,16 @@ def write_config(path, state_dir, sock, n, jobs, restore_envs):
 def api_restore(api, env, version, reason):
     """POST dry run, POST execute with its token, GET the job (long poll) until done; times in ms."""
     t0 = time.monotonic()
-    st, text = api.call("POST", "/v1/environments/%s/restores" % env, {"version_id": version, "reason": reason})
+    # the target's bytes as they are (no serial roll-forward), as the boto3 script writes them
+    st, text = api.call("POST", "/v1/environments/%s/restores" % env,
+                        {"version_id": version, "reason": reason, "roll_forward_serial": False})
     t1 = time.monotonic()
     if st != 200:
         raise RuntimeError("dry run: HTTP %d %s" % (st, text))
     token = json.loads(text)["token"]
     st, text = api.call("POST", "/v1/environments/%s/restores" % env,
-                        {"version_id": version, "reason": reason, "dry_run": False, "token": token})
+                        {"version_id": version, "reason": reason, "roll_forward_serial": False, "dry_run": False,
+                         "token": token})
     if st != 202:
         raise RuntimeError("execute: HTTP %d %s" % (st, text))
     job = json.loads(text)["job_id"]
@@ -469,7 +472,7 @@ done
             v = versions["rb/restore-ctl/terraform.tfstate"][target]
             t0 = time.monotonic()
             r = subprocess.run([self.tfsnapctl, "--socket", self.sock, "restore", "restore-ctl",
-                                "--version=" + v, "--reason=" + reason, "--yes"],
+                                "--version=" + v, "--reason=" + reason, "--no-roll-forward-serial", "--yes"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             res["tfsnapctl_ms"] = (time.monotonic() - t0) * 1000
             if r.returncode != 0:

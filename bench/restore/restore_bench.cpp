@@ -284,6 +284,7 @@ int tfsnap_restore(int argc, char** argv) {
     req.version_id = arg(argc, argv, "--version-id");
     req.reason = arg(argc, argv, "--reason", "restore bench");
     req.user = "bench";
+    req.roll_forward_serial = false;  // the target's bytes as they are, like the boto3 script
 
     const auto t0 = steady::now();
     const auto p = c(restore::plan(rctx, e, access, req));
@@ -584,8 +585,11 @@ int cli(int argc, char** argv) {
     const std::string tfsnapd = arg(argc, argv, "--tfsnapd"), config = arg(argc, argv, "--config"),
                       envname = arg(argc, argv, "--env"), version = arg(argc, argv, "--version-id"),
                       reason = arg(argc, argv, "--reason", "restore bench");
-    std::vector<std::string> cmd = {tfsnapd,        "restore", envname,    "--config", config,
-                                    "--version-id", version,   "--reason", reason};
+    // the target's bytes as they are, as the boto3 script writes them (the serial is not rolled
+    // forward): the same work, and a check that compares MD5s
+    std::vector<std::string> cmd = {
+        tfsnapd,        "restore", envname,    "--config", config,
+        "--version-id", version,   "--reason", reason,     "--no-roll-forward-serial"};
     const auto t0 = steady::now();
     const auto p = spawn(cmd);
     std::string token;

@@ -23,6 +23,10 @@ config::environment hourly() {
     return env;
 }
 
+std::optional<std::chrono::seconds> every(const config::environment& env) {
+    return backup_interval(env, now);
+}
+
 backup::backup_check check(std::string result, std::chrono::seconds ago, std::string version = "v2") {
     return backup::backup_check{core::format_rfc3339(std::chrono::floor<std::chrono::seconds>(now - ago)),
                                 std::move(result),
@@ -33,35 +37,35 @@ backup::backup_check check(std::string result, std::chrono::seconds ago, std::st
 }
 
 TEST(Health, NoCheckYetIsNeverBackedUp) {
-    EXPECT_EQ(assess(hourly(), std::nullopt, "", now).health, "never-backed-up");
+    EXPECT_EQ(assess(hourly(), std::nullopt, "", every(hourly()), now).health, "never-backed-up");
 }
 
 TEST(Health, ARecentSnapshotIsOk) {
-    const auto h = assess(hourly(), check("snapshot", 20min), "v2", now);
+    const auto h = assess(hourly(), check("snapshot", 20min), "v2", every(hourly()), now);
     EXPECT_EQ(h.health, "ok");
     EXPECT_EQ(h.detail, "last check snapshot 20min ago (snapshot 2026-12-08T09-00-00Z)");
 }
 
 TEST(Health, AFailureOnThePinnedVersionIsFailing) {
-    const auto h = assess(hourly(), check("failed", 5min, "v2"), "v2", now);
+    const auto h = assess(hourly(), check("failed", 5min, "v2"), "v2", every(hourly()), now);
     EXPECT_EQ(h.health, "failing");
     EXPECT_NE(h.detail.find("access denied"), std::string::npos);
 }
 
 TEST(Health, AFailureOnANewVersionIsUnsnapshotted) {
-    const auto h = assess(hourly(), check("failed", 5min, "v3"), "v2", now);
+    const auto h = assess(hourly(), check("failed", 5min, "v3"), "v2", every(hourly()), now);
     EXPECT_EQ(h.health, "unsnapshotted");
     EXPECT_NE(h.detail.find("v3 has no snapshot"), std::string::npos);
 }
 
 TEST(Health, ADeleteMarkerIsDeleted) {
-    EXPECT_EQ(assess(hourly(), check("state-deleted", 5min), "v2", now).health, "deleted");
+    EXPECT_EQ(assess(hourly(), check("state-deleted", 5min), "v2", every(hourly()), now).health, "deleted");
 }
 
 TEST(Health, AnOldCheckOfAnHourlyScheduleIsStale) {
     // 1.25 x 1 h + 1 min
-    EXPECT_EQ(assess(hourly(), check("unchanged", 75min), "v2", now).health, "ok");
-    const auto h = assess(hourly(), check("unchanged", 77min), "v2", now);
+    EXPECT_EQ(assess(hourly(), check("unchanged", 75min), "v2", every(hourly()), now).health, "ok");
+    const auto h = assess(hourly(), check("unchanged", 77min), "v2", every(hourly()), now);
     EXPECT_EQ(h.health, "stale");
     EXPECT_NE(h.detail.find("run every 60min"), std::string::npos) << h.detail;
 }
@@ -69,7 +73,7 @@ TEST(Health, AnOldCheckOfAnHourlyScheduleIsStale) {
 TEST(Health, WithoutSchedulesNothingIsStale) {
     config::environment env = hourly();
     env.schedules.clear();
-    EXPECT_EQ(assess(env, check("unchanged", 24h * 30), "v2", now).health, "ok");
+    EXPECT_EQ(assess(env, check("unchanged", 24h * 30), "v2", every(env), now).health, "ok");
 }
 
 }  // namespace
