@@ -303,10 +303,10 @@ std::string api::status_json() {
     // every environment counted by health; the unhealthy ones listed (the first 100)
     std::map<std::string, long long> counts;
     std::vector<environment_health> unhealthy;
-    for (auto& h : b_.health(now)) {
+    for (const auto& h : b_.health(now)) {
         ++counts[h.health];
         if (h.health != "ok" && unhealthy.size() < 100)
-            unhealthy.push_back(std::move(h));
+            unhealthy.push_back(h);
     }
     j.key("health_counts").begin_object();
     for (const auto& [word, n] : counts)

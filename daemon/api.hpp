@@ -61,8 +61,9 @@ public:
                                               const restore::restore_request& req,
                                               const std::string& token) = 0;
 
-    // Every environment's health (health.hpp), from what the jobs last saw.
-    virtual std::vector<environment_health> health(core::time_point now) = 0;
+    // Every environment's health (health.hpp), from what the jobs last saw; may be up to a second
+    // old (it is asked for by every status request).
+    virtual const std::vector<environment_health>& health(core::time_point now) = 0;
 
     virtual std::string reload() = 0;  // "reloaded", or "invalid: ..." (the running configuration stays)
     virtual std::string metrics() = 0;

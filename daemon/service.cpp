@@ -37,6 +37,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <set>
 
 namespace tfsnap::daemon {
 
@@ -179,11 +180,23 @@ public:
                                             restore::request_claims(rt_->restores(), env, req));
     }
 
-    std::vector<environment_health> health(core::time_point now) override {
-        std::vector<environment_health> out;
-        for (const auto& env : config().environments)
-            out.push_back(desk_->health(env, now));
-        return out;
+    // Every environment assessed at most once a second (with 1,000 environments each status
+    // request would otherwise assess them all), and the ones whose job finished since, at once.
+    const std::vector<environment_health>& health(core::time_point now) override {
+        const auto& envs = config().environments;
+        if (!health_at_ || now - *health_at_ >= std::chrono::seconds(1) || now < *health_at_ ||
+            health_.size() != envs.size()) {
+            health_.clear();
+            for (const auto& env : envs)
+                health_.push_back(desk_->health(env, now));
+            health_at_ = now;
+        } else if (!health_dirty_.empty()) {
+            for (std::size_t i = 0; i < envs.size(); ++i)
+                if (health_dirty_.count(envs[i].name))
+                    health_[i] = desk_->health(envs[i], now);
+        }
+        health_dirty_.clear();
+        return health_;
     }
 
     std::string metrics() override { return registry_.expose(); }
@@ -222,6 +235,7 @@ public:
         // clients are rebuilt for the new settings; jobs that run keep the ones they started with
         rt_->reconfigure(next);
         desk_->reconfigured();
+        health_at_.reset();
         runner_->update(std::move(specs.specs));
         server_->set_access(config().control);
         announcer_->configure(config().notify.webhooks);
@@ -329,8 +343,10 @@ private:
                 log_.error(problem, {{"event", "job-ids-unsaved"}});
             changes_->notify_all();
             update_status();
-            if (rec.finished_at)
+            if (rec.finished_at) {
                 announcer_->job_finished(rec);
+                health_dirty_.insert(rec.what.environment);
+            }
         };
         runner_ = std::make_unique<scheduler::runner>(
             io_.get_executor(), clock_, *sleeper_, std::move(specs.specs), *stamps_,
@@ -533,6 +549,9 @@ private:
     bool failed_ = false;
     core::time_point started_at_ = clock_.now();
     std::string last_status_;
+    std::vector<environment_health> health_;  // health(), as of health_at_
+    std::optional<core::time_point> health_at_;
+    std::set<std::string> health_dirty_;  // environments whose job finished since health()
     int rc_ = exit_ok;
 };
 

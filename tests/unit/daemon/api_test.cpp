@@ -105,10 +105,7 @@ public:
             r.ec = make_error_code(restore::token_errc::tampered);
         return r;
     }
-    std::vector<environment_health> health(core::time_point) override {
-        return {{"prod", "failing", "last check failed 3min ago: access denied"},
-                {"dev", "ok", "last check snapshot"}};
-    }
+    const std::vector<environment_health>& health(core::time_point) override { return health_; }
     std::string reload() override { return "reloaded"; }
     std::string metrics() override { return "tfsnap_build_info{version=\"x\"} 1\n"; }
 
@@ -120,6 +117,8 @@ public:
 
 private:
     config::daemon_config cfg_;
+    std::vector<environment_health> health_{{"prod", "failing", "last check failed 3min ago: access denied"},
+                                            {"dev", "ok", "last check snapshot"}};
     control::change_notifier changes_;
     catalog::catalog catalog_;
 };
