@@ -414,6 +414,18 @@ done
         log("sweep warm-up (untimed): tfsnapd and raw")
         self.sweep_tfsnapd(n)
         self.sweep_raw(n)
+        # TFSNAP_E2E_PERF=FILE: one more untimed sweep under `perf record -g` of tfsnapd (its
+        # profile for bench/RESULTS.md: where the sweep's time goes)
+        perf_out = os.environ.get("TFSNAP_E2E_PERF")
+        if perf_out:
+            p = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "999", "-g", "-o", perf_out,
+                                  "-p", str(self.daemon.pid)], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+            self.sweep_tfsnapd(n)
+            p.send_signal(signal.SIGINT)
+            p.wait(timeout=60)
+            log("perf profile of a sweep in %s" % perf_out)
         for rep in range(a.reps):
             order = ["tfsnapd", "raw"] if rep % 2 == 0 else ["raw", "tfsnapd"]
             for t in order:

@@ -151,6 +151,9 @@ public:
     }
 
     static constexpr int steps = 5;  // check, download, catalog, retention, lifecycle guard
+    // States up to this size are downloaded into memory when no local copy is kept (no scratch
+    // file written, read back and removed); at most max_concurrent_jobs of them at once.
+    static constexpr std::uint64_t in_memory_limit = 1024 * 1024;
     void step(std::string_view name, int done) const {
         if (req_.on_progress)
             req_.on_progress(name, done, steps);
@@ -225,15 +228,23 @@ private:
             co_return;
         }
 
-        // GET that exact version, streamed to a scratch file
+        // GET that exact version: a state of up to 1 MiB (most of them) into memory, unless a local
+        // copy is to be kept; a larger one streamed to a scratch file. The client hashes the body as
+        // it streams (MD5 against the ETag, SHA-256).
+        const bool in_memory =
+            env_.copy.mode != config::copy_mode::local && head.object.size <= in_memory_limit;
         scratch_file download;
-        if (auto s = ctx_.catalog.scratch_path(env_.name, "get", download.path)) {
-            fail(s.ec, "cannot prepare a download: " + s.info.path + ": " + s.info.message);
-            co_return;
+        if (!in_memory) {
+            if (auto s = ctx_.catalog.scratch_path(env_.name, "get", download.path)) {
+                fail(s.ec, "cannot prepare a download: " + s.info.path + ": " + s.info.message);
+                co_return;
+            }
         }
-        http::file_sink file(download.path.string(), false);
+        http::file_sink file(in_memory ? std::string() : download.path.string(), false);
+        http::string_sink memory(in_memory_limit);
+        http::body_sink& sink = in_memory ? static_cast<http::body_sink&>(memory) : file;
         step("download", 1);
-        auto got = co_await s3.get_object(env_.bucket, env_.key, version, file);
+        auto got = co_await s3.get_object(env_.bucket, env_.key, version, sink);
         if (got.ec) {
             if (got.ec == s3::errc::no_such_version || got.ec == s3::errc::no_such_key) {
                 fail(got.ec, "version " + version + " of " + s3_uri(env_) +
@@ -246,7 +257,13 @@ private:
             co_return;
         }
         const fs::path path = download.path;
-        std::function<tfstate::inspection()> inspect = [path] { return tfstate::inspect_file(path); };
+        const std::uint64_t length = in_memory ? memory.data().size() : file.bytes_written();
+        // on the worker pool, on bytes it owns
+        std::function<tfstate::inspection()> inspect;
+        if (in_memory)
+            inspect = [bytes = memory.take()] { return tfstate::inspect(bytes); };
+        else
+            inspect = [path] { return tfstate::inspect_file(path); };
         auto inspection = co_await detail::offload(ctx_, std::move(inspect));
         step("catalog", 2);
 
@@ -261,7 +278,7 @@ private:
         const auto modified = got.object.last_modified != s3::time_point{} ? got.object.last_modified
                                                                            : head.object.last_modified;
         ts.last_modified = core::format_rfc3339(seconds_of(modified));
-        ts.content_length = file.bytes_written();
+        ts.content_length = length;
         m.checksums = manifest::checksum_set{got.md5_hex, got.sha256_hex};
         m.state = summarise(inspection, out_.warnings, s3_uri(env_) + " version " + version);
 

@@ -197,6 +197,9 @@ status catalog::close() {
         return fail(errc::io_error, root_ / std::string(clean_marker),
                     "an index write failed since the catalog was opened: the next start repairs every index");
     const fs::path marker = root_ / std::string(clean_marker);
+    // the indexes are written without fsync: on disk before the marker says they can be trusted
+    if (const auto e = core::sync_file_system(root_))
+        return io(e);
     if (const auto e =
             core::write_file_synced(marker, "closed cleanly; the next start trusts the indexes\n", 0600))
         return io(e);
@@ -271,8 +274,10 @@ status catalog::load_index(std::string_view env, std::vector<index_entry>& out) 
 
 status catalog::write_index(std::string_view env, const std::vector<index_entry>& entries) {
     const fs::path dir = env_dir(env);
-    if (const auto e = core::write_file_atomic(dir / index_file, temp_name(dir, index_file),
-                                               serialize_index(env, entries), 0600)) {
+    // not fsynced: the index is rebuilt from the (durable) manifests after any start without the
+    // CLEAN marker, and close() syncs the file system before it writes the marker
+    if (const auto e = core::replace_file(dir / index_file, temp_name(dir, index_file),
+                                          serialize_index(env, entries), 0600)) {
         dirty_ = true;  // an index may lag its manifests: no CLEAN marker, the next open repairs it
         return io(e);
     }
@@ -526,7 +531,9 @@ status catalog::write_record(std::string_view env, std::string_view name, std::s
     if (auto s = ensure_env_dir(env))
         return s;
     const fs::path dir = env_dir(env);
-    if (const auto e = core::write_file_atomic(dir / std::string(name), temp_name(dir, name), json, 0600))
+    // atomic, not fsynced: a record says what the last job saw; a power loss may take the newest
+    // one back to the one before (close() syncs the file system, as for the indexes)
+    if (const auto e = core::replace_file(dir / std::string(name), temp_name(dir, name), json, 0600))
         return io(e);
     return {};
 }

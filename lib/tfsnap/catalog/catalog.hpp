@@ -7,7 +7,9 @@
 //
 // Every change is crash-safe. A new snapshot is assembled in a temporary directory
 // (".tmp-..."), fsynced and renamed into place without replacing anything, so a reader never
-// sees half an entry. Files are replaced by write-to-temp, fsync, rename, fsync-dir. A deleted
+// sees half an entry. Files are replaced by write-to-temp, fsync, rename, fsync-dir; the index,
+// which is rebuilt from the manifests after any start without the CLEAN marker, by
+// write-to-temp and rename only (no fsync: a power loss can only leave it behind). A deleted
 // snapshot is first renamed to ".del-..." and then removed. The index is rewritten
 // atomically after each change; a crash between a change and its index write leaves the
 // index one step behind, which `open()` repairs: it removes every temporary and half-deleted
@@ -104,7 +106,8 @@ public:
                   const std::function<void(manifest::manifest&)>& change);
 
     // Small per-environment JSON records beside the snapshots (the last backup check, the last
-    // verify, state events), replaced atomically. `name` is one of the names below.
+    // verify, state events), replaced atomically (write-to-temp, rename; not fsynced: a power
+    // loss may leave the one before). `name` is one of the names below.
     status write_record(std::string_view env, std::string_view name, std::string_view json);
     // errc::not_found when there is none yet.
     status read_record(std::string_view env, std::string_view name, std::string& out);

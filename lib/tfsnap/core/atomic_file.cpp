@@ -82,6 +82,31 @@ file_error write_file_atomic(const std::filesystem::path& path, const std::files
     return fsync_dir(dir.empty() ? std::filesystem::path(".") : dir);
 }
 
+file_error replace_file(const std::filesystem::path& path, const std::filesystem::path& temp,
+                        std::string_view data, mode_t mode) {
+    {
+        fd_guard fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+        if (fd.get() < 0)
+            return fail("cannot create", temp, errno);
+        if (!write_all(fd.get(), data))
+            return fail("cannot write", temp, errno);
+        if (::close(fd.release()) != 0)
+            return fail("cannot close", temp, errno);
+    }
+    if (::rename(temp.c_str(), path.c_str()) != 0)
+        return fail("cannot rename", temp, errno);
+    return {};
+}
+
+file_error sync_file_system(const std::filesystem::path& path) {
+    fd_guard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0)
+        return fail("cannot open", path, errno);
+    if (::syncfs(fd.get()) != 0)
+        return fail("cannot sync the file system of", path, errno);
+    return {};
+}
+
 file_error read_file(const std::filesystem::path& path, std::string& out) {
     out.clear();
     fd_guard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

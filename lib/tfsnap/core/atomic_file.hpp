@@ -38,6 +38,16 @@ file_error fsync_dir(const std::filesystem::path& dir);
 file_error write_file_atomic(const std::filesystem::path& path, const std::filesystem::path& temp,
                              std::string_view data, mode_t mode);
 
+// The same replacement without its fsyncs, for a file that can be rebuilt from durable ones (the
+// catalog's indexes): a reader or a killed process still sees the old content or the new one
+// (rename); only a power loss may lose it, and whoever rebuilds it then must know (the catalog
+// repairs every index after a start without its CLEAN marker).
+file_error replace_file(const std::filesystem::path& path, const std::filesystem::path& temp,
+                        std::string_view data, mode_t mode);
+
+// Flushes the whole file system holding `path` to disk (syncfs).
+file_error sync_file_system(const std::filesystem::path& path);
+
 // Reads a whole file into `out`.
 file_error read_file(const std::filesystem::path& path, std::string& out);
 
