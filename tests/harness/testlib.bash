@@ -101,3 +101,15 @@ xml_code() { sed -n 's:.*<Code>\([^<]*\)</Code>.*:\1:p' "$1" | head -n 1; }
 unique_name() {
     printf '%s-%s-%s-%s\n' "$1" "$(date +%s)" "$$" "$RANDOM"
 }
+
+# versioned_bucket NAME: a bucket with versioning on, as Terraform's S3 backend wants it
+versioned_bucket() {
+    aws_s3api create-bucket --bucket "$1" >/dev/null
+    aws_s3api put-bucket-versioning --bucket "$1" --versioning-configuration Status=Enabled
+}
+
+# lock_table NAME: a DynamoDB table as Terraform's S3 backend locks in (hash key LockID)
+lock_table() {
+    aws_dynamodb create-table --table-name "$1" --attribute-definitions AttributeName=LockID,AttributeType=S \
+        --key-schema AttributeName=LockID,KeyType=HASH --billing-mode PAY_PER_REQUEST >/dev/null
+}

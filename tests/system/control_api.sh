@@ -28,8 +28,7 @@ chmod 0755 "$WORK"
 as() { local u=$1; shift; setpriv --reuid="$u" --regid="$(id -g "$u")" --clear-groups "$@"; }
 
 B=$(unique_name ctlapi)
-aws_s3api create-bucket --bucket "$B" >/dev/null
-aws_s3api put-bucket-versioning --bucket "$B" --versioning-configuration Status=Enabled
+versioned_bucket "$B"
 "$PY" "$HERE/../tfstate/gen_state.py" --out "$WORK/v1" --serial 3 --seed 9 >/dev/null
 "$PY" "$HERE/../tfstate/gen_state.py" --out "$WORK/v2" --serial 4 --seed 9 --mutate >/dev/null
 aws_s3api put-object --bucket "$B" --key prod/terraform.tfstate --body "$WORK/v1" >/dev/null

@@ -16,8 +16,7 @@ PY=/usr/bin/python3
 json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 B=$(unique_name hostile)
-aws_s3api create-bucket --bucket "$B" >/dev/null
-aws_s3api put-bucket-versioning --bucket "$B" --versioning-configuration Status=Enabled
+versioned_bucket "$B"
 "$PY" "$HERE/../tfstate/gen_state.py" --out "$WORK/v1" --serial 3 --seed 5 >/dev/null
 v1=$(aws_s3api put-object --bucket "$B" --key prod/terraform.tfstate --body "$WORK/v1" | json 'd["VersionId"]')
 # a version 4 state whose one resource attribute nests 100,000 arrays deep

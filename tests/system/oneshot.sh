@@ -13,11 +13,8 @@ has() { grep -qE -- "$2" <<<"$1"; }
 
 B=$(unique_name oneshot)
 T=$(unique_name tflocks)
-aws_s3api create-bucket --bucket "$B" >/dev/null
-aws_s3api put-bucket-versioning --bucket "$B" --versioning-configuration Status=Enabled
-aws_dynamodb create-table --table-name "$T" \
-    --attribute-definitions AttributeName=LockID,AttributeType=S --key-schema AttributeName=LockID,KeyType=HASH \
-    --billing-mode PAY_PER_REQUEST >/dev/null
+versioned_bucket "$B"
+lock_table "$T"
 gen() { /usr/bin/python3 "$HERE/../tfstate/gen_state.py" --out "$1" --serial "$2" --seed 3 \
     --lineage 0e2d57aa-1111-2222-3333-444455556666 ${3:+--mutate} >/dev/null; }
 gen "$WORK/v1" 7

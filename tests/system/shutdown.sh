@@ -46,8 +46,7 @@ trap cleanup EXIT
 
 # --- the state: one 3 MiB version in a versioned bucket
 B=$(unique_name shutdown)
-aws_s3api create-bucket --bucket "$B" >/dev/null
-aws_s3api put-bucket-versioning --bucket "$B" --versioning-configuration Status=Enabled
+versioned_bucket "$B"
 "$PY" "$HERE/../tfstate/gen_state.py" --out "$WORK/big.tfstate" --size-mb 3 --seed 11 >/dev/null
 aws_s3api put-object --bucket "$B" --key prod/terraform.tfstate --body "$WORK/big.tfstate" >/dev/null
 SIZE=$(stat -c %s "$WORK/big.tfstate")

@@ -18,10 +18,8 @@ ctl() { RC=0; OUT=$("$CTL" --socket "$SOCK" "$@" </dev/null 2>&1) || RC=$?; }
 
 B=$(unique_name ctl)
 T=$(unique_name ctllocks)
-aws_s3api create-bucket --bucket "$B" >/dev/null
-aws_s3api put-bucket-versioning --bucket "$B" --versioning-configuration Status=Enabled
-aws_dynamodb create-table --table-name "$T" --attribute-definitions AttributeName=LockID,AttributeType=S \
-    --key-schema AttributeName=LockID,KeyType=HASH --billing-mode PAY_PER_REQUEST >/dev/null
+versioned_bucket "$B"
+lock_table "$T"
 "$PY" "$HERE/../tfstate/gen_state.py" --out "$WORK/v1" --serial 3 --seed 5 >/dev/null
 "$PY" "$HERE/../tfstate/gen_state.py" --out "$WORK/v2" --serial 4 --seed 5 --mutate >/dev/null
 aws_s3api put-object --bucket "$B" --key prod/terraform.tfstate --body "$WORK/v1" >/dev/null

@@ -50,17 +50,23 @@ std::string file_error::message() const {
     return op + " " + path.string() + ": " + std::strerror(err);
 }
 
-file_error write_file_synced(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+// Creates or truncates `path` and writes `data`, fsynced when `durable`.
+static file_error write_file(const std::filesystem::path& path, std::string_view data, mode_t mode,
+                             bool durable) {
     fd_guard fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
     if (fd.get() < 0)
         return fail("cannot create", path, errno);
     if (!write_all(fd.get(), data))
         return fail("cannot write", path, errno);
-    if (::fsync(fd.get()) != 0)
+    if (durable && ::fsync(fd.get()) != 0)
         return fail("cannot fsync", path, errno);
     if (::close(fd.release()) != 0)
         return fail("cannot close", path, errno);
     return {};
+}
+
+file_error write_file_synced(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+    return write_file(path, data, mode, true);
 }
 
 file_error fsync_dir(const std::filesystem::path& dir) {
@@ -84,15 +90,8 @@ file_error write_file_atomic(const std::filesystem::path& path, const std::files
 
 file_error replace_file(const std::filesystem::path& path, const std::filesystem::path& temp,
                         std::string_view data, mode_t mode) {
-    {
-        fd_guard fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-        if (fd.get() < 0)
-            return fail("cannot create", temp, errno);
-        if (!write_all(fd.get(), data))
-            return fail("cannot write", temp, errno);
-        if (::close(fd.release()) != 0)
-            return fail("cannot close", temp, errno);
-    }
+    if (auto e = write_file(temp, data, mode, false))
+        return e;
     if (::rename(temp.c_str(), path.c_str()) != 0)
         return fail("cannot rename", temp, errno);
     return {};
