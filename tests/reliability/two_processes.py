@@ -33,7 +33,10 @@ def main():
     lineage = "5c1f1a9e-2b7d-4d7e-9a51-0f2d3c4b5a61"
     versions = {}
     for env in ("a", "b", "c"):
-        versions[env] = [aws.put(bucket, KEY.format(env), rlib.make_state(lineage, serial)) for serial in (1, 2)]
+        # c's state is over the 1 MiB tfsnapd downloads into memory: its download has a scratch file
+        pad = 2 * 1024 * 1024 // 5 if env == "c" else 0
+        versions[env] = [aws.put(bucket, KEY.format(env), rlib.make_state(lineage, serial, pad=pad))
+                         for serial in (1, 2)]
     old_a = rlib.make_state(lineage, 2)
     target_a = rlib.make_state(lineage, 1)
 
