@@ -106,9 +106,14 @@ job_desk::memory& job_desk::remember(const config::environment& env) {
     return m;
 }
 
+// What a backup saw replaces what the catalog would say: nothing is read back from disk, and the
+// pinned version is the job's, or the newest snapshot's that refresh_catalog_metrics just listed.
 void job_desk::saw(const config::environment& env, const std::string& schedule,
-                   const backup::backup_outcome& out) {
-    auto& m = remember(env);
+                   const backup::backup_outcome& out, const std::optional<std::string>& newest_pinned) {
+    auto& m = memory_[env.name];
+    m.seeded = true;
+    if (newest_pinned)
+        m.pinned = *newest_pinned;
     m.last = backup::backup_check{
         core::format_rfc3339(std::chrono::floor<std::chrono::seconds>(rt_.jobs().clock.now())),
         std::string(backup::to_string(out.status)),
@@ -135,7 +140,8 @@ void job_desk::reconfigured() {
 
 void job_desk::backup_metrics(const config::environment& env, const std::string& schedule,
                               const backup::backup_outcome& out, double seconds) {
-    saw(env, schedule, out);
+    const auto newest = refresh_catalog_metrics(env);
+    saw(env, schedule, out, newest);
     metrics_.backup_total.with({env.name, schedule, std::string(backup::to_string(out.status))}).inc();
     metrics_.backup_duration_seconds.with({env.name}).observe(seconds);
     if (out.ok())
@@ -146,7 +152,6 @@ void job_desk::backup_metrics(const config::environment& env, const std::string&
             .set(out.status == backup::backup_status::state_deleted ? 1 : 0);
     if (out.guard)
         metrics_.expiry_at_risk.with({env.name}).set(static_cast<double>(out.guard->at_risk));
-    refresh_catalog_metrics(env);
 }
 
 asio::awaitable<job_outcome> job_desk::backup(const config::environment& env, client_set& clients,
@@ -220,10 +225,10 @@ asio::awaitable<job_outcome> job_desk::plan(const config::environment& env, clie
         restore::to_json(p)};
 }
 
-void job_desk::refresh_catalog_metrics(const config::environment& env) {
+std::optional<std::string> job_desk::refresh_catalog_metrics(const config::environment& env) {
     std::vector<catalog::index_entry> entries;
     if (rt_.catalog().list(env.name, entries))
-        return;
+        return std::nullopt;
     metrics_.snapshots.with({env.name}).set(static_cast<double>(entries.size()));
     for (const auto& e : entries) {
         if (e.expires_at) {
@@ -232,6 +237,7 @@ void job_desk::refresh_catalog_metrics(const config::environment& env) {
                     .set(static_cast<double>(t->time_since_epoch().count()));
         }
     }
+    return entries.empty() ? std::string() : entries.back().version_id;
 }
 
 std::string prune_json(const backup::prune_report& p) {

@@ -58,8 +58,9 @@ public:
     // Queues `r`; accepted, or refused naming the lane's job.
     submit_answer submit(job_request r);
 
-    // tfsnap_snapshots and tfsnap_version_expiry_timestamp_seconds of `env`, from its catalog.
-    void refresh_catalog_metrics(const config::environment& env);
+    // tfsnap_snapshots and tfsnap_version_expiry_timestamp_seconds of `env`, from its catalog;
+    // returns the version its newest snapshot pins ("" without any; nullopt when unreadable).
+    std::optional<std::string> refresh_catalog_metrics(const config::environment& env);
 
     // The environment's health from what its jobs last saw (read from the catalog the first time).
     environment_health health(const config::environment& env, core::time_point now);
@@ -76,7 +77,8 @@ private:
             every;  // backup_interval(), once per configuration
     };
     memory& remember(const config::environment& env);
-    void saw(const config::environment& env, const std::string& schedule, const backup::backup_outcome& out);
+    void saw(const config::environment& env, const std::string& schedule, const backup::backup_outcome& out,
+             const std::optional<std::string>& newest_pinned);
 
     boost::asio::awaitable<scheduler::job_outcome> backup(const config::environment& env, client_set& clients,
                                                           backup::backup_request req, std::uint64_t job);
